@@ -1,0 +1,52 @@
+# The two commands: `make run` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+export DATABASE_URL ?= sqlite://data/forum.sqlite3
+
+.PHONY: run test install install-dev assets migrate seed audit bench clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	$(PIP) install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed assets
+install-dev: $(VENV)/.installed-dev assets
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+# Third-party front-end files are copied from node_modules, never committed.
+static/vendor/htmx.min.js: node_modules/.package-lock.json
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+assets: static/vendor/htmx.min.js
+
+migrate: install
+	$(VENV)/bin/forum migrate
+
+seed: migrate
+	$(VENV)/bin/forum seed-demo
+
+run: seed
+	$(VENV)/bin/forum serve --host 127.0.0.1 --port 8000
+
+audit: install-dev
+	$(VENV)/bin/pip-audit --progress-spinner off --skip-editable
+
+test: install-dev
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory audit
+
+bench: install-dev
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,1 @@
+"""Mutuals Knowledge Network: the web application."""

@@ -1,0 +1,1 @@
+"""Members, their sessions and their passwords."""

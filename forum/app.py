@@ -1,0 +1,65 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from tortoise.contrib.starlette import RegisterTortoise
+
+from forum.accounts.sessions import SessionUserMiddleware
+from forum.accounts.throttle import LoginThrottle
+from forum.db import tortoise_config
+from forum.errors import DomainError
+from forum.http import errors
+from forum.http.csrf import CSRFMiddleware
+from forum.http.headers import SecurityHeadersMiddleware
+from forum.http.ratelimit import RateLimiter
+from forum.routes import routes
+from forum.settings import Settings
+from forum.templating import build_templates
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the web application for `settings` (read from the environment by default)."""
+    settings = settings or Settings()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            yield
+
+    app = Starlette(
+        debug=False,
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            Middleware(
+                SessionMiddleware, secret_key=settings.secret_key, session_cookie="mkn_session",
+                max_age=30 * 24 * 3600, same_site="lax", https_only=settings.secure_cookies,
+            ),
+            Middleware(CSRFMiddleware, on_failure=errors.csrf_failure),
+            Middleware(SessionUserMiddleware),
+        ],
+        exception_handlers={
+            DomainError: errors.domain_error,
+            HTTPException: errors.http_error,
+            Exception: errors.server_error,
+        },
+    )
+    app.state.settings = settings
+    app.state.templates = build_templates(settings)
+    app.state.login_throttle = LoginThrottle(
+        per_account=RateLimiter(settings.login_attempts_per_account, settings.login_window_seconds),
+        per_address=RateLimiter(settings.login_attempts_per_address, settings.login_window_seconds),
+    )
+    app.state.post_limiter = RateLimiter(settings.posts_per_minute, 60)
+    app.state.signup_limiter = RateLimiter(settings.signups_per_address_per_hour, 3600)
+    return app

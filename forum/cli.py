@@ -1,0 +1,139 @@
+"""The `forum` command: serve, migrate, seed-demo, import, create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+
+from forum.db import tortoise_config
+from forum.errors import ValidationFailed
+from forum.settings import Settings
+
+DEMO_CONTENT = Path(__file__).parent / "demo" / "content.jsonl"
+
+
+async def _with_database(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    await Tortoise.init(config=tortoise_config(settings.database_url))
+    try:
+        return await work()
+    finally:
+        await Tortoise.close_connections()
+
+
+async def migrate(settings: Settings) -> None:
+    """Apply every pending migration."""
+    from tortoise.migrations.api import migrate as apply
+
+    def progress(*parts: str) -> None:
+        print("  " + " ".join(str(p) for p in parts), flush=True)
+
+    await apply(config=tortoise_config(settings.database_url), progress=progress)
+    await Tortoise.close_connections()
+    print("Database is up to date.")
+
+
+def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(migrate(settings))
+    return 0
+
+
+def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run(
+        "forum.app:create_app", factory=True, host=args.host, port=args.port,
+        workers=args.workers, proxy_headers=True, log_level="info",
+    )
+    return 0
+
+
+def _cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.accounts.services import create_admin
+
+    password = os.environ.get("ADMIN_PASSWORD") or getpass.getpass("Password: ")
+
+    async def work() -> Any:
+        return await create_admin(username=args.username, email=args.email, password=password)
+
+    try:
+        user = asyncio.run(_with_database(settings, work))
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        return 2
+    print(f"{user.username} is an administrator.")
+    return 0
+
+
+def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.importing import ImportError_, import_file
+
+    async def work() -> Any:
+        return await import_file(Path(args.file), progress=print)
+
+    try:
+        summary = asyncio.run(_with_database(settings, work))
+    except ImportError_ as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary)
+    return 0
+
+
+def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.importing import import_file, is_seeded
+
+    async def work() -> Any:
+        if not args.force and await is_seeded():
+            print("The database already has content: demo content not added.")
+            return None
+        return await import_file(DEMO_CONTENT, progress=print)
+
+    summary = asyncio.run(_with_database(settings, work))
+    if summary is not None:
+        print(summary)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forum", description="Mutuals Knowledge Network")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the web application")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_cmd_serve)
+
+    commands.add_parser("migrate", help="apply database migrations").set_defaults(run=_cmd_migrate)
+
+    seed = commands.add_parser("seed-demo", help="add demo content to an empty database")
+    seed.add_argument("--force", action="store_true", help="import even if content exists")
+    seed.set_defaults(run=_cmd_seed_demo)
+
+    imp = commands.add_parser("import", help="import a JSON Lines file (see docs)")
+    imp.add_argument("file")
+    imp.set_defaults(run=_cmd_import)
+
+    admin = commands.add_parser("create-admin", help="create or promote an administrator")
+    admin.add_argument("username")
+    admin.add_argument("email")
+    admin.set_defaults(run=_cmd_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(Settings(), args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

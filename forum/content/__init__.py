@@ -1,0 +1,1 @@
+"""Rendering and sanitising user-written content (markdown, mentions, excerpts)."""

@@ -1,0 +1,59 @@
+"""Database configuration: one Tortoise config built from a database URL."""
+
+from __future__ import annotations
+
+import os
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise.transactions import in_transaction
+
+MODEL_MODULES = [
+    "forum.accounts.models",
+    "forum.people.models",
+    "forum.threads.models",
+]
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The Tortoise config for `database_url` (``sqlite://path`` or ``postgres://...``)."""
+    scheme = urlsplit(database_url).scheme
+    if scheme == "sqlite":
+        path = database_url.removeprefix("sqlite://")
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection: Any = {
+            "engine": "forum.sqlite_engine",
+            "credentials": {"file_path": path, "journal_mode": "WAL", "foreign_keys": "ON"},
+        }
+    elif scheme in {"postgres", "postgresql"}:
+        connection = database_url.replace("postgresql://", "postgres://", 1)
+    else:
+        raise ValueError(f"Unsupported DATABASE_URL scheme {scheme!r}: use sqlite:// or postgres://")
+    return {
+        "connections": {"default": connection},
+        "apps": {
+            "forum": {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "forum.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def is_sqlite(database_url: str) -> bool:
+    return database_url.startswith("sqlite://")
+
+
+def write_transaction() -> AbstractAsyncContextManager[Any]:
+    """A transaction for writes: on SQLite it holds the write lock from its start."""
+    return in_transaction("default")
+
+
+# For the `tortoise` migration CLI (`[tool.tortoise]` in pyproject.toml).
+TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL", "sqlite://data/forum.sqlite3"))

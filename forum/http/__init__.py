@@ -1,0 +1,1 @@
+"""Cross-cutting web plumbing: CSRF, security headers, rate limits, errors, htmx."""

@@ -1,0 +1,1 @@
+"""Organisations (the mutuals) and the people in them."""

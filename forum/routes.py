@@ -1,0 +1,40 @@
+"""The whole URL table."""
+
+from __future__ import annotations
+
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from forum.accounts import views as accounts
+from forum.people import views as people
+from forum.settings import PROJECT_ROOT
+from forum.threads import views as threads
+
+
+async def healthz(request) -> PlainTextResponse:
+    return PlainTextResponse("ok")
+
+
+routes = [
+    Route("/", threads.home, name="home"),
+    Route("/healthz", healthz),
+    Route("/signup", accounts.signup, methods=["GET", "POST"], name="signup"),
+    Route("/signin", accounts.signin, methods=["GET", "POST"], name="signin"),
+    Route("/signout", accounts.signout, methods=["POST"], name="signout"),
+    Route("/topics/{slug}", threads.topic, name="topic"),
+    Route("/new", threads.new_thread, methods=["GET", "POST"], name="new_thread"),
+    Route("/t/{thread_id:int}", threads.thread_redirect),
+    Route("/t/{thread_id:int}/p/{number:int}", threads.post_redirect, name="post"),
+    Route("/t/{thread_id:int}/reply", threads.reply, methods=["POST"], name="reply"),
+    Route("/t/{thread_id:int}/accept", threads.accept, methods=["POST"], name="accept"),
+    Route("/t/{thread_id:int}/moderate", threads.moderate, methods=["POST"], name="moderate"),
+    Route("/t/{thread_id:int}/{slug}", threads.thread, name="thread"),
+    Route("/posts/{post_id:int}/edit", threads.edit_post, methods=["GET", "POST"]),
+    Route("/posts/{post_id:int}/history", threads.history),
+    Route("/posts/{post_id:int}/delete", threads.delete_post, methods=["POST"]),
+    Route("/posts/{post_id:int}/restore", threads.restore_post, methods=["POST"]),
+    Route("/posts/{post_id:int}/helpful", threads.helpful, methods=["POST"]),
+    Route("/u/{username}", people.profile, name="profile"),
+    Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static"),
+]

@@ -1,0 +1,77 @@
+"""The Jinja2 environment, its filters, and the context every template gets."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from forum.http.csrf import csrf_token
+from forum.http.htmx import is_htmx
+from forum.settings import PROJECT_ROOT, Settings
+
+
+def timesince(value: datetime | None, now: datetime | None = None) -> str:
+    """'3 minutes ago', '2 days ago', or a date for anything older than a month."""
+    if value is None:
+        return ""
+    now = now or datetime.now(timezone.utc)
+    seconds = int((now - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            if unit == "day" and count > 30:
+                break
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return value.strftime("%-d %b %Y")
+
+
+def isodate(value: datetime | None) -> str:
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds") if value else ""
+
+
+def longdate(value: datetime | None) -> str:
+    return value.strftime("%-d %B %Y at %H:%M") if value else ""
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+def build_templates(settings: Settings) -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PROJECT_ROOT / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined if settings.environment == "test" else jinja2.Undefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(timesince=timesince, isodate=isodate, longdate=longdate, plural=plural)
+    env.globals["site_name"] = settings.site_name
+
+    def context(request: Request) -> dict[str, Any]:
+        session = request.scope.get("session")
+        return {
+            "user": request.scope.get("user"),
+            # Called only by templates that have a form, so pages without one set no cookie.
+            "csrf_token": (lambda: csrf_token(session)) if session is not None else (lambda: ""),
+            "htmx": is_htmx(request),
+        }
+
+    return Jinja2Templates(env=env, context_processors=[context])
+
+
+def render(
+    request: Request, name: str, status_code: int = 200, **context: Any
+) -> Response:
+    """A full page, or its `fragment` block's template when htmx asks for a swap."""
+    templates: Jinja2Templates = request.app.state.templates
+    response = templates.TemplateResponse(request, name, context, status_code=status_code)
+    response.headers["Vary"] = "HX-Request, Cookie"
+    return response

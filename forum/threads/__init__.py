@@ -1,0 +1,1 @@
+"""Topics, threads, posts, helpful votes and accepted answers."""

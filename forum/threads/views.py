@@ -1,0 +1,237 @@
+"""Thread pages: home, topics, asking, replying, editing, voting, accepting."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from forum.content.markdown import quote_markdown
+from forum.errors import NotFound, SignInRequired, ValidationFailed
+from forum.http.htmx import is_htmx
+from forum.pagination import page_number
+from forum.templating import render
+from forum.threads import permissions, queries, services
+from forum.threads.models import Post, Thread
+
+
+def _user(request: Request):
+    return request.scope.get("user")
+
+
+def _int(value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise NotFound("Nothing here.") from None
+
+
+def post_url(post: Post, thread: Thread, posts_per_page: int) -> str:
+    """The address of a post on the thread page that shows it."""
+    if post.number == 1:
+        return thread.url
+    page = queries.page_of_post(post.number, posts_per_page)
+    suffix = f"?page={page}" if page > 1 else ""
+    return f"{thread.url}{suffix}#post-{post.number}"
+
+
+async def home(request: Request) -> Response:
+    page = await queries.home_page()
+    return render(request, "threads/home.html", page=page)
+
+
+async def topic(request: Request) -> Response:
+    settings = request.app.state.settings
+    page = await queries.topic_page(
+        request.path_params["slug"], page=page_number(request.query_params.get("page")),
+        filter=request.query_params.get("filter", "all"), size=settings.page_size,
+    )
+    return render(request, "threads/topic.html", page=page)
+
+
+async def new_thread(request: Request) -> Response:
+    user = _user(request)
+    if user is None:
+        raise SignInRequired()
+    topics = await queries.all_topics()
+    if request.method == "GET":
+        values = {"topic": request.query_params.get("topic", ""), "kind": "question"}
+        return render(request, "threads/new.html", topics=topics, values=values, errors={})
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("topic", "kind", "title", "body", "tags")}
+    try:
+        thread = await services.create_thread(
+            actor=user, topic_slug=values["topic"], kind=values["kind"], title=values["title"],
+            body=values["body"], tags=values["tags"], limiter=request.app.state.post_limiter,
+        )
+    except ValidationFailed as exc:
+        return render(request, "threads/new.html", status_code=422, topics=topics,
+                      values=values, errors=exc.errors)
+    return RedirectResponse(thread.url, status_code=303)
+
+
+async def _thread_view(request: Request, *, reply_values: dict | None = None,
+                       reply_errors: dict | None = None, status_code: int = 200,
+                       page: int | None = None) -> Response:
+    settings = request.app.state.settings
+    thread_id = _int(request.path_params["thread_id"])
+    user = _user(request)
+    number = page or page_number(request.query_params.get("page"))
+    data = await queries.thread_page(
+        thread_id, page=number, size=settings.posts_per_page, viewer=user
+    )
+    values = reply_values or {"body": ""}
+    quote = request.query_params.get("quote")
+    if reply_values is None and quote and quote.isdigit() and user is not None:
+        quoted = await Post.get_or_none(thread_id=thread_id, number=int(quote), deleted_at=None).select_related("author")
+        if quoted is not None:
+            values = {"body": quote_markdown(quoted.author.username, quoted.body_source)}
+    context = dict(
+        data=data, thread=data.thread, reply_values=values, reply_errors=reply_errors or {},
+        can=permissions, user=user,
+    )
+    if is_htmx(request):
+        return render(request, "threads/_thread_body.html", status_code=status_code, **context)
+    return render(request, "threads/thread.html", status_code=status_code, **context)
+
+
+async def thread(request: Request) -> Response:
+    return await _thread_view(request)
+
+
+async def thread_redirect(request: Request) -> Response:
+    found = await Thread.get_or_none(id=_int(request.path_params["thread_id"]), deleted_at=None)
+    if found is None:
+        raise NotFound("That thread doesn't exist or was deleted.")
+    return RedirectResponse(found.url, status_code=301)
+
+
+async def post_redirect(request: Request) -> Response:
+    """`/t/{id}/p/{n}`: a stable link to post n, wherever its page is."""
+    post = await Post.get_or_none(
+        thread_id=_int(request.path_params["thread_id"]), number=_int(request.path_params["number"])
+    ).select_related("thread")
+    if post is None or not permissions.can_see_thread(_user(request), post.thread):
+        raise NotFound("That post doesn't exist.")
+    return RedirectResponse(post_url(post, post.thread, request.app.state.settings.posts_per_page), 303)
+
+
+async def reply(request: Request) -> Response:
+    user = _user(request)
+    thread_id = _int(request.path_params["thread_id"])
+    form = await request.form()
+    body = str(form.get("body", ""))
+    try:
+        post = await services.reply(
+            actor=user, thread_id=thread_id, body=body, limiter=request.app.state.post_limiter
+        )
+    except ValidationFailed as exc:
+        return await _thread_view(request, reply_values={"body": body}, reply_errors=exc.errors,
+                                  status_code=422)
+    thread_obj = await Thread.get(id=thread_id)
+    size = request.app.state.settings.posts_per_page
+    if is_htmx(request):
+        page = queries.page_of_post(post.number, size)
+        response = await _thread_view(request, page=page)
+        response.headers["HX-Push-Url"] = post_url(post, thread_obj, size).split("#")[0]
+        return response
+    return RedirectResponse(post_url(post, thread_obj, size), status_code=303)
+
+
+def _posted_int(form: FormData, name: str) -> int | None:
+    raw = str(form.get(name, "")).strip()
+    return int(raw) if raw.isdigit() else None
+
+
+async def accept(request: Request) -> Response:
+    user = _user(request)
+    thread_id = _int(request.path_params["thread_id"])
+    form = await request.form()
+    thread_obj = await services.accept_answer(
+        actor=user, thread_id=thread_id, post_id=_posted_int(form, "post_id")
+    )
+    if is_htmx(request):
+        return await _thread_view(request, page=page_number(str(form.get("page", "1"))))
+    return RedirectResponse(thread_obj.url, status_code=303)
+
+
+async def helpful(request: Request) -> Response:
+    user = _user(request)
+    post, marked = await services.toggle_helpful(
+        actor=user, post_id=_int(request.path_params["post_id"])
+    )
+    if is_htmx(request):
+        return render(request, "threads/_helpful.html", post=post, marked=marked, user=user,
+                      can=permissions)
+    post, thread_obj = await queries.post_with_thread(post.id, user)
+    return RedirectResponse(post_url(post, thread_obj, request.app.state.settings.posts_per_page), 303)
+
+
+async def edit_post(request: Request) -> Response:
+    user = _user(request)
+    if user is None:
+        raise SignInRequired()
+    post, thread_obj = await queries.post_with_thread(_int(request.path_params["post_id"]), user)
+    if not permissions.can_edit_post(user, post, thread_obj):
+        from forum.errors import NotAllowed
+
+        raise NotAllowed("You can only edit your own posts in open threads.")
+    size = request.app.state.settings.posts_per_page
+    if request.method == "GET":
+        values = {"body": post.body_source, "title": thread_obj.title,
+                  "tags": " ".join(thread_obj.tags)}
+        return render(request, "threads/edit_post.html", post=post, thread=thread_obj,
+                      values=values, errors={})
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("body", "title", "tags")}
+    try:
+        await services.edit_post(
+            actor=user, post_id=post.id, body=values["body"],
+            title=values["title"] if post.is_opening else None,
+            tags=values["tags"] if post.is_opening else None,
+        )
+    except ValidationFailed as exc:
+        return render(request, "threads/edit_post.html", status_code=422, post=post,
+                      thread=thread_obj, values=values, errors=exc.errors)
+    thread_obj = await Thread.get(id=thread_obj.id)
+    return RedirectResponse(post_url(post, thread_obj, size), status_code=303)
+
+
+async def history(request: Request) -> Response:
+    post, thread_obj, revisions = await queries.post_history(
+        _int(request.path_params["post_id"]), _user(request)
+    )
+    return render(request, "threads/history.html", post=post, thread=thread_obj,
+                  revisions=revisions)
+
+
+async def delete_post(request: Request) -> Response:
+    user = _user(request)
+    post = await services.delete_post(actor=user, post_id=_int(request.path_params["post_id"]))
+    post, thread_obj = await queries.post_with_thread(post.id, user) if permissions.is_moderator(user) or not post.is_opening else (post, None)
+    if thread_obj is None or thread_obj.deleted_at is not None and not permissions.is_moderator(user):
+        return RedirectResponse("/", status_code=303)
+    return RedirectResponse(post_url(post, thread_obj, request.app.state.settings.posts_per_page), 303)
+
+
+async def restore_post(request: Request) -> Response:
+    user = _user(request)
+    post = await services.restore_post(actor=user, post_id=_int(request.path_params["post_id"]))
+    post, thread_obj = await queries.post_with_thread(post.id, user)
+    return RedirectResponse(post_url(post, thread_obj, request.app.state.settings.posts_per_page), 303)
+
+
+def _flag(form: FormData, name: str) -> bool | None:
+    value = form.get(name)
+    return None if value is None else str(value) in {"1", "true", "on"}
+
+
+async def moderate(request: Request) -> Response:
+    user = _user(request)
+    form = await request.form()
+    thread_obj = await services.moderate_thread(
+        actor=user, thread_id=_int(request.path_params["thread_id"]),
+        locked=_flag(form, "locked"), pinned=_flag(form, "pinned"),
+        deleted=_flag(form, "deleted"), topic_slug=str(form.get("topic", "")) or None,
+    )
+    return RedirectResponse(thread_obj.url, status_code=303)
