@@ -1,4 +1,4 @@
-"""The `forum` command: serve, migrate, seed-demo, import, create-admin."""
+"""The `forum` command: serve, migrate, seed-demo, import, create-admin, worker."""
 
 from __future__ import annotations
 
@@ -103,6 +103,22 @@ def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """The Procfile's background process. Nothing runs in the background yet: it idles
+    so that deployments can already declare it; search indexing and email will live here."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print("forum worker: no background jobs yet; waiting for SIGTERM.", flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forum", description="Mutuals Knowledge Network")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     imp = commands.add_parser("import", help="import a JSON Lines file (see docs)")
     imp.add_argument("file")
     imp.set_defaults(run=_cmd_import)
+
+    commands.add_parser("worker", help="run background jobs (none yet)").set_defaults(
+        run=_cmd_worker
+    )
 
     admin = commands.add_parser("create-admin", help="create or promote an administrator")
     admin.add_argument("username")
