@@ -86,9 +86,11 @@ async def _thread_view(request: Request, *, reply_values: dict | None = None,
         quoted = await Post.get_or_none(thread_id=thread_id, number=int(quote), deleted_at=None).select_related("author")
         if quoted is not None:
             values = {"body": quote_markdown(quoted.author.username, quoted.body_source)}
+    # Only moderators see the "move to topic" control, so only they pay for the list.
+    topics = await queries.all_topics() if permissions.is_moderator(user) else []
     context = dict(
         data=data, thread=data.thread, reply_values=values, reply_errors=reply_errors or {},
-        can=permissions, user=user,
+        can=permissions, user=user, topics=topics,
     )
     if is_htmx(request):
         return render(request, "threads/_thread_body.html", status_code=status_code, **context)
