@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 
 from forum.errors import DomainError, RateLimited, SignInRequired
 from forum.http.htmx import is_htmx
+from forum.http.redirects import safe_next
 from forum.templating import render
 
 log = logging.getLogger("forum")
@@ -44,9 +45,12 @@ def error_page(request: Request, status_code: int, message: str = "") -> Respons
 
 
 def sign_in_redirect(request: Request) -> Response:
-    target = request.url.path if request.method == "GET" else request.headers.get("referer", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"
+    if request.method == "GET":
+        target = request.url.path
+    else:
+        # After signing in, go back to the page the form was on (its path only).
+        referer = urlsplit(request.headers.get("referer", ""))
+        target = safe_next(referer.path + (f"?{referer.query}" if referer.query else ""))
     if request.headers.get("hx-request") == "true":
         return Response(status_code=204, headers={"HX-Redirect": f"/signin?next={quote(target)}"})
     return RedirectResponse(f"/signin?next={quote(target, safe='/')}", status_code=303)
@@ -76,6 +80,9 @@ async def server_error(request: Request, exc: Exception) -> Response:
 
 
 async def csrf_failure(request: Request) -> Response:
+    """Refuse the request; a signed-out visitor is sent to sign in, since every write needs it."""
+    if not request.session.get("sid"):
+        return sign_in_redirect(request)
     return error_page(
         request, 403,
         "Your session has expired or the form was sent from somewhere else. "
