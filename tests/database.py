@@ -41,8 +41,6 @@ async def _migrate(url: str) -> None:
 def prepare_database(url: str) -> list[str]:
     """Migrate from scratch (the real migrations) and return the table names."""
     asyncio.run(_migrate(url))
-    config = tortoise_config(url)
-    del config  # tables are listed from the database itself
     if is_postgres(url):
         async def tables() -> list[str]:
             connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
@@ -81,9 +79,11 @@ async def empty_database(url: str, tables: list[str]) -> None:
         connection.execute("PRAGMA foreign_keys=OFF")
         for table in tables:
             connection.execute(f'DELETE FROM "{table}"')
-        connection.execute("DELETE FROM sqlite_sequence") if connection.execute(
+        has_sequences = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'"
-        ).fetchone() else None
+        ).fetchone()
+        if has_sequences:
+            connection.execute("DELETE FROM sqlite_sequence")
         connection.commit()
     finally:
         connection.close()
