@@ -6,6 +6,7 @@ import re
 from datetime import datetime
 
 from tortoise.expressions import F
+from tortoise.functions import Count
 from tortoise.timezone import now
 
 from forum.accounts.models import User
@@ -219,8 +220,7 @@ async def delete_post(*, actor: User | None, post_id: int) -> Post:
         if thread.accepted_post_id == post.id:  # type: ignore[attr-defined]
             changes["accepted_post_id"] = None
         await Thread.filter(id=thread.id).update(**changes)
-        await Topic.filter(id=thread.topic_id).update(post_count=F("post_count") - 1)  # type: ignore[attr-defined]
-        await User.filter(id=post.author_id).update(reply_count=F("reply_count") - 1)  # type: ignore[attr-defined]
+        await _after_reply_visibility_change(thread, post, sign=-1)
     return post
 
 
@@ -239,9 +239,25 @@ async def restore_post(*, actor: User | None, post_id: int) -> Post:
         post.deleted_at, post.deleted_by = None, None  # type: ignore[assignment]
         await post.save(update_fields=["deleted_at", "deleted_by_id"])
         await Thread.filter(id=thread.id).update(reply_count=F("reply_count") + 1)
-        await Topic.filter(id=thread.topic_id).update(post_count=F("post_count") + 1)  # type: ignore[attr-defined]
-        await User.filter(id=post.author_id).update(reply_count=F("reply_count") + 1)  # type: ignore[attr-defined]
+        await _after_reply_visibility_change(thread, post, sign=1)
     return post
+
+
+async def _after_reply_visibility_change(thread: Thread, post: Post, *, sign: int) -> None:
+    """Counters and "last post" after a reply is hidden (-1) or shown (+1).
+
+    Topic and member counts only cover visible threads: while the thread is
+    deleted they were already taken out (see `_set_thread_deleted`).
+    """
+    if thread.deleted_at is None:
+        await Topic.filter(id=thread.topic_id).update(post_count=F("post_count") + sign)  # type: ignore[attr-defined]
+        await User.filter(id=post.author_id).update(reply_count=F("reply_count") + sign)  # type: ignore[attr-defined]
+    # A deleted reply (spam, say) must not stay credited as the thread's latest.
+    latest = await Post.filter(thread_id=thread.id, deleted_at=None).order_by("-number").first()
+    if latest is not None:
+        await Thread.filter(id=thread.id).update(
+            last_poster_id=latest.author_id, last_activity_at=latest.created_at  # type: ignore[attr-defined]
+        )
 
 
 async def _set_thread_deleted(thread: Thread, *, deleted: bool) -> None:
@@ -256,14 +272,20 @@ async def _set_thread_deleted(thread: Thread, *, deleted: bool) -> None:
         post_count=F("post_count") + sign * (thread.reply_count + 1),
     )
     await User.filter(id=thread.author_id).update(thread_count=F("thread_count") + sign)  # type: ignore[attr-defined]
+    # Members' reply counts cover visible threads only, as their profiles do.
+    per_author = await Post.filter(
+        thread_id=thread.id, number__gt=1, deleted_at=None
+    ).annotate(replies=Count("id")).group_by("author_id").values_list("author_id", "replies")
+    for author_id, replies in per_author:
+        await User.filter(id=author_id).update(reply_count=F("reply_count") + sign * replies)
 
 
 async def toggle_helpful(*, actor: User | None, post_id: int) -> tuple[Post, bool]:
     """Mark a post helpful, or take the mark back. Returns the post and the new state."""
     actor = _require_user(actor)
     async with write_transaction():
-        post = await Post.get_or_none(id=post_id, deleted_at=None)
-        if post is None:
+        post = await Post.get_or_none(id=post_id, deleted_at=None).select_related("thread")
+        if post is None or not permissions.can_see_thread(actor, post.thread):
             raise NotFound("That post doesn't exist.")
         if not permissions.can_mark_helpful(actor, post):
             raise NotAllowed("You can't mark your own post as helpful.")

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum.content.markdown import quote_markdown
-from forum.errors import NotFound, SignInRequired, ValidationFailed
+from forum.errors import NotFound, RateLimited, SignInRequired, ValidationFailed
 from forum.http.htmx import is_htmx
 from forum.pagination import page_number
 from forum.templating import render
@@ -64,10 +64,23 @@ async def new_thread(request: Request) -> Response:
             actor=user, topic_slug=values["topic"], kind=values["kind"], title=values["title"],
             body=values["body"], tags=values["tags"], limiter=request.app.state.post_limiter,
         )
-    except ValidationFailed as exc:
-        return render(request, "threads/new.html", status_code=422, topics=topics,
-                      values=values, errors=exc.errors)
+    except (ValidationFailed, RateLimited) as exc:
+        # Rate limited too: show the form again rather than lose what was typed.
+        return _with_retry_after(exc, render(
+            request, "threads/new.html", status_code=exc.status_code, topics=topics,
+            values=values, errors=_form_errors(exc),
+        ))
     return RedirectResponse(thread.url, status_code=303)
+
+
+def _form_errors(exc: ValidationFailed | RateLimited) -> dict[str, str]:
+    return exc.errors if isinstance(exc, ValidationFailed) else {"__all__": exc.message}
+
+
+def _with_retry_after(exc: Exception, response: Response) -> Response:
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _thread_view(request: Request, *, reply_values: dict | None = None,
@@ -127,9 +140,11 @@ async def reply(request: Request) -> Response:
         post = await services.reply(
             actor=user, thread_id=thread_id, body=body, limiter=request.app.state.post_limiter
         )
-    except ValidationFailed as exc:
-        return await _thread_view(request, reply_values={"body": body}, reply_errors=exc.errors,
-                                  status_code=422)
+    except (ValidationFailed, RateLimited) as exc:
+        return _with_retry_after(exc, await _thread_view(
+            request, reply_values={"body": body}, reply_errors=_form_errors(exc),
+            status_code=exc.status_code,
+        ))
     thread_obj = await Thread.get(id=thread_id)
     size = request.app.state.settings.posts_per_page
     if is_htmx(request):
