@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum.content.markdown import quote_markdown
-from forum.errors import NotFound, RateLimited, SignInRequired, ValidationFailed
+from forum.errors import NotAllowed, NotFound, RateLimited, SignInRequired, ValidationFailed
 from forum.http.htmx import is_htmx
 from forum.pagination import page_number
 from forum.templating import render
@@ -93,6 +93,13 @@ async def _thread_view(request: Request, *, reply_values: dict | None = None,
     data = await queries.thread_page(
         thread_id, page=number, size=settings.posts_per_page, viewer=user
     )
+    if request.method == "GET" and (
+        request.path_params.get("slug") != data.thread.slug or number > data.pages.count
+    ):
+        # One address per page: old slugs and pages past the end move to the real one.
+        last = min(number, data.pages.count)
+        query = f"?page={last}" if last > 1 else ""
+        return RedirectResponse(f"{data.thread.url}{query}", status_code=301)
     values = reply_values or {"body": ""}
     quote = request.query_params.get("quote")
     if reply_values is None and quote and quote.isdigit() and user is not None:
@@ -115,10 +122,12 @@ async def thread(request: Request) -> Response:
 
 
 async def thread_redirect(request: Request) -> Response:
-    found = await Thread.get_or_none(id=_int(request.path_params["thread_id"]), deleted_at=None)
-    if found is None:
+    """`/t/{id}` and `/t/{id}/{old-slug}`: moved permanently to the thread's address."""
+    found = await Thread.get_or_none(id=_int(request.path_params["thread_id"]))
+    if found is None or not permissions.can_see_thread(_user(request), found):
         raise NotFound("That thread doesn't exist or was deleted.")
-    return RedirectResponse(found.url, status_code=301)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(found.url + query, status_code=301)
 
 
 async def post_redirect(request: Request) -> Response:
@@ -156,8 +165,13 @@ async def reply(request: Request) -> Response:
 
 
 def _posted_int(form: FormData, name: str) -> int | None:
+    """An optional id from a form: empty means None, anything else must be a number."""
     raw = str(form.get(name, "")).strip()
-    return int(raw) if raw.isdigit() else None
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise ValidationFailed({name: "That isn't a valid choice."})
+    return int(raw)
 
 
 async def accept(request: Request) -> Response:
@@ -190,8 +204,6 @@ async def edit_post(request: Request) -> Response:
         raise SignInRequired()
     post, thread_obj = await queries.post_with_thread(_int(request.path_params["post_id"]), user)
     if not permissions.can_edit_post(user, post, thread_obj):
-        from forum.errors import NotAllowed
-
         raise NotAllowed("You can only edit your own posts in open threads.")
     size = request.app.state.settings.posts_per_page
     if request.method == "GET":
@@ -225,9 +237,10 @@ async def history(request: Request) -> Response:
 async def delete_post(request: Request) -> Response:
     user = _user(request)
     post = await services.delete_post(actor=user, post_id=_int(request.path_params["post_id"]))
-    post, thread_obj = await queries.post_with_thread(post.id, user) if permissions.is_moderator(user) or not post.is_opening else (post, None)
-    if thread_obj is None or thread_obj.deleted_at is not None and not permissions.is_moderator(user):
-        return RedirectResponse("/", status_code=303)
+    thread_obj = await Thread.get(id=post.thread_id)  # type: ignore[attr-defined]
+    if not permissions.can_see_thread(user, thread_obj):
+        # The author deleted their own question: its page is gone for them.
+        return RedirectResponse(f"/topics/{(await thread_obj.topic).slug}", status_code=303)
     return RedirectResponse(post_url(post, thread_obj, request.app.state.settings.posts_per_page), 303)
 
 

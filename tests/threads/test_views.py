@@ -342,7 +342,8 @@ async def test_the_asker_deletes_an_unanswered_question(client):
     opening = await Post.get(thread_id=thread.id, number=1)
     response = await post_form(client, f"/posts/{opening.id}/delete", from_url=thread.url)
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    topic = await thread.topic
+    assert response.headers["location"] == f"/topics/{topic.slug}"
     assert (await client.get(thread.url)).status_code == 404
 
 
@@ -682,3 +683,30 @@ async def test_the_accepted_answer_shows_under_the_question_on_every_page(client
     assert post_numbers(page) == [1, 5]
     assert _accepted_section_follows_the_question(page)
     assert "The answer on page one." in section(page, '<section class="accepted-answer"', "</section>")
+
+
+async def test_an_old_slug_or_a_bare_id_moves_permanently_to_the_thread_address(client):
+    thread = await make_thread(title="Where do we start with TUPE?")
+    for url in (f"/t/{thread.id}", f"/t/{thread.id}/an-old-title"):
+        response = await client.get(url)
+        assert response.status_code == 301
+        assert response.headers["location"] == thread.url
+
+
+async def test_a_page_past_the_end_of_a_thread_moves_to_its_last_page(client):
+    thread = await make_thread()
+    for _ in range(4):
+        await make_reply(thread)
+    response = await client.get(f"{thread.url}?page=99")
+    assert response.status_code == 301
+    assert response.headers["location"] == f"{thread.url}?page=2"
+
+
+async def test_accepting_with_a_malformed_post_id_changes_nothing(client):
+    asker = await signed_in(client)
+    thread = await make_thread(asker)
+    answer = await make_reply(thread)
+    await post_form(client, f"/t/{thread.id}/accept", {"post_id": str(answer.id)}, from_url=thread.url)
+    response = await post_form(client, f"/t/{thread.id}/accept", {"post_id": "abc"}, from_url=thread.url)
+    assert response.status_code == 422
+    assert (await Thread.get(id=thread.id)).accepted_post_id == answer.id
