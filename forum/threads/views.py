@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -46,6 +48,12 @@ async def topic(request: Request) -> Response:
         request.path_params["slug"], page=page_number(request.query_params.get("page")),
         filter=request.query_params.get("filter", "all"), size=settings.page_size,
     )
+    if page.pages.number > page.pages.count:
+        params = {"filter": page.filter} if page.filter != "all" else {}
+        if page.pages.count > 1:
+            params["page"] = str(page.pages.count)
+        query = f"?{urlencode(params)}" if params else ""
+        return RedirectResponse(f"/topics/{page.topic.slug}{query}", status_code=301)
     return render(request, "threads/topic.html", page=page)
 
 

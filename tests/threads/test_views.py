@@ -710,3 +710,12 @@ async def test_accepting_with_a_malformed_post_id_changes_nothing(client):
     response = await post_form(client, f"/t/{thread.id}/accept", {"post_id": "abc"}, from_url=thread.url)
     assert response.status_code == 422
     assert (await Thread.get(id=thread.id)).accepted_post_id == answer.id
+
+
+async def test_a_topic_page_past_the_end_moves_to_the_last_page(client):
+    topic = await make_topic("procurement")
+    for n in range(PAGE_SIZE + 1):
+        await make_thread(topic=topic, title=f"Tender bonds question number {n}")
+    response = await client.get("/topics/procurement?filter=unanswered&page=7")
+    assert response.status_code == 301
+    assert response.headers["location"] == "/topics/procurement?filter=unanswered&page=2"
