@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio.to_thread
 from pwdlib import PasswordHash
+from pwdlib.exceptions import UnknownHashError
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 _hasher = PasswordHash((Argon2Hasher(),))
@@ -30,7 +31,9 @@ def password_problem(password: str, *, username: str = "", email: str = "") -> s
     lowered = password.lower()
     if lowered in COMMON or len(set(password)) < 4:
         return "That password is too easy to guess."
-    if username and username.lower() in lowered or email and email.split("@")[0].lower() in lowered:
+    # Parts shorter than a username (3) would rule out ordinary words ("jo@...").
+    names = [username.lower(), email.split("@")[0].lower()]
+    if any(len(name) >= 3 and name in lowered for name in names):
         return "Don't use your username or email address in your password."
     return None
 
@@ -44,4 +47,7 @@ async def verify_password(password: str, password_hash: str | None) -> bool:
     if not password_hash:
         await anyio.to_thread.run_sync(_hasher.verify, password, _DUMMY_HASH)
         return False
-    return await anyio.to_thread.run_sync(_hasher.verify, password, password_hash)
+    try:
+        return await anyio.to_thread.run_sync(_hasher.verify, password, password_hash)
+    except UnknownHashError:  # e.g. an imported bcrypt hash: refuse, don't crash
+        return False

@@ -68,14 +68,17 @@ async def authenticate(
 ) -> User:
     """The member whose username or email and password match; one message for any failure."""
     login = login.strip()
-    throttle.check(account=login, address=address)
     field = "email" if "@" in login else "username_key"
     user = await User.get_or_none(**{field: login.lower()}) if login else None
+    # Count attempts against the account itself, so that alternating between its
+    # username and its email address does not double the guesses allowed.
+    account = user.username_key if user else login
+    throttle.check(account=account, address=address)
     valid = await passwords.verify_password(password, user.password_hash if user else None)
     if user is None or not valid or not user.is_active:
-        throttle.failed(account=login, address=address)
+        throttle.failed(account=account, address=address)
         raise ValidationFailed({"__all__": SIGN_IN_FAILED})
-    throttle.succeeded(account=login)
+    throttle.succeeded(account=account)
     return user
 
 

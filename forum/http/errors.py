@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum.errors import DomainError, RateLimited, SignInRequired
+from forum.http.headers import add_security_headers
 from forum.http.htmx import is_htmx
 from forum.http.redirects import safe_next
 from forum.templating import render
@@ -46,7 +47,7 @@ def error_page(request: Request, status_code: int, message: str = "") -> Respons
 
 def sign_in_redirect(request: Request) -> Response:
     if request.method == "GET":
-        target = request.url.path
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     else:
         # After signing in, go back to the page the form was on (its path only).
         referer = urlsplit(request.headers.get("referer", ""))
@@ -74,9 +75,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("Unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     try:
-        return error_page(request, 500)
+        response = error_page(request, 500)
     except Exception:  # the error page itself failed: plain text, still no trace
-        return Response("Something went wrong on our side.", status_code=500)
+        response = Response("Something went wrong on our side.", status_code=500)
+    # Starlette sends this response from its outermost middleware, outside
+    # SecurityHeadersMiddleware: add the headers here.
+    add_security_headers(response.headers, hsts=request.app.state.settings.secure_cookies)
+    return response
 
 
 async def csrf_failure(request: Request) -> Response:

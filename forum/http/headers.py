@@ -23,6 +23,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def add_security_headers(headers: MutableHeaders, *, hsts: bool = False) -> None:
+    """Set the security headers a response does not set itself."""
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if hsts:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+
+
 class SecurityHeadersMiddleware:
     """Adds CSP, nosniff, referrer and framing policies (and HSTS over HTTPS)."""
 
@@ -37,15 +49,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-                headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-                if self.hsts:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                add_security_headers(MutableHeaders(scope=message), hsts=self.hsts)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
