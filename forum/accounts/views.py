@@ -9,6 +9,7 @@ from forum.accounts import services, sessions
 from forum.accounts.models import User
 from forum.errors import RateLimited, ValidationFailed
 from forum.http.csrf import rotate_csrf_token
+from forum.http.forms import read_form
 from forum.http.redirects import safe_next
 from forum.templating import render
 
@@ -35,15 +36,15 @@ async def signup(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "accounts/signup.html", values={}, errors={},
                       next=safe_next(request.query_params.get("next")))
-    form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("username", "display_name", "email")}
-    next_url = safe_next(str(form.get("next", "")))
+    form = await read_form(request)
+    values = {k: form.get(k, "") for k in ("username", "display_name", "email")}
+    next_url = safe_next(form.get("next", ""))
     limiter = request.app.state.signup_limiter
     address = client_address(request)
     try:
         if wait := limiter.retry_after(address):
             raise RateLimited("Too many new accounts from your network. Try again later.", wait)
-        user = await services.register(password=str(form.get("password", "")), **values)
+        user = await services.register(password=form.get("password", ""), **values)
     except ValidationFailed as exc:
         return render(request, "accounts/signup.html", status_code=422, values=values,
                       errors=exc.errors, next=next_url)
@@ -55,12 +56,12 @@ async def signin(request: Request) -> Response:
     if request.method == "GET":
         return render(request, "accounts/signin.html", values={}, errors={},
                       next=safe_next(request.query_params.get("next")))
-    form = await request.form()
-    login = str(form.get("login", ""))
-    next_url = safe_next(str(form.get("next", "")))
+    form = await read_form(request)
+    login = form.get("login", "")
+    next_url = safe_next(form.get("next", ""))
     try:
         user = await services.authenticate(
-            login=login, password=str(form.get("password", "")),
+            login=login, password=form.get("password", ""),
             address=client_address(request), throttle=request.app.state.login_throttle,
         )
     except ValidationFailed as exc:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from forum.content.markdown import quote_markdown
 from forum.errors import NotAllowed, NotFound, RateLimited, SignInRequired, ValidationFailed
+from forum.http.forms import read_form
 from forum.http.htmx import is_htmx
 from forum.pagination import page_number
 from forum.templating import render
@@ -65,8 +65,8 @@ async def new_thread(request: Request) -> Response:
     if request.method == "GET":
         values = {"topic": request.query_params.get("topic", ""), "kind": "question"}
         return render(request, "threads/new.html", topics=topics, values=values, errors={})
-    form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("topic", "kind", "title", "body", "tags")}
+    form = await read_form(request)
+    values = {k: form.get(k, "") for k in ("topic", "kind", "title", "body", "tags")}
     try:
         thread = await services.create_thread(
             actor=user, topic_slug=values["topic"], kind=values["kind"], title=values["title"],
@@ -151,8 +151,8 @@ async def post_redirect(request: Request) -> Response:
 async def reply(request: Request) -> Response:
     user = _user(request)
     thread_id = _int(request.path_params["thread_id"])
-    form = await request.form()
-    body = str(form.get("body", ""))
+    form = await read_form(request)
+    body = form.get("body", "")
     try:
         post = await services.reply(
             actor=user, thread_id=thread_id, body=body, limiter=request.app.state.post_limiter
@@ -172,9 +172,9 @@ async def reply(request: Request) -> Response:
     return RedirectResponse(post_url(post, thread_obj, size), status_code=303)
 
 
-def _posted_int(form: FormData, name: str) -> int | None:
+def _posted_int(form: dict[str, str], name: str) -> int | None:
     """An optional id from a form: empty means None, anything else must be a number."""
-    raw = str(form.get(name, "")).strip()
+    raw = form.get(name, "").strip()
     if not raw:
         return None
     if not raw.isdigit():
@@ -185,12 +185,12 @@ def _posted_int(form: FormData, name: str) -> int | None:
 async def accept(request: Request) -> Response:
     user = _user(request)
     thread_id = _int(request.path_params["thread_id"])
-    form = await request.form()
+    form = await read_form(request)
     thread_obj = await services.accept_answer(
         actor=user, thread_id=thread_id, post_id=_posted_int(form, "post_id")
     )
     if is_htmx(request):
-        return await _thread_view(request, page=page_number(str(form.get("page", "1"))))
+        return await _thread_view(request, page=page_number(form.get("page", "1")))
     return RedirectResponse(thread_obj.url, status_code=303)
 
 
@@ -219,8 +219,8 @@ async def edit_post(request: Request) -> Response:
                   "tags": " ".join(thread_obj.tags)}
         return render(request, "threads/edit_post.html", post=post, thread=thread_obj,
                       values=values, errors={})
-    form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("body", "title", "tags")}
+    form = await read_form(request)
+    values = {k: form.get(k, "") for k in ("body", "title", "tags")}
     try:
         await services.edit_post(
             actor=user, post_id=post.id, body=values["body"],
@@ -259,17 +259,17 @@ async def restore_post(request: Request) -> Response:
     return RedirectResponse(post_url(post, thread_obj, request.app.state.settings.posts_per_page), 303)
 
 
-def _flag(form: FormData, name: str) -> bool | None:
+def _flag(form: dict[str, str], name: str) -> bool | None:
     value = form.get(name)
     return None if value is None else str(value) in {"1", "true", "on"}
 
 
 async def moderate(request: Request) -> Response:
     user = _user(request)
-    form = await request.form()
+    form = await read_form(request)
     thread_obj = await services.moderate_thread(
         actor=user, thread_id=_int(request.path_params["thread_id"]),
         locked=_flag(form, "locked"), pinned=_flag(form, "pinned"),
-        deleted=_flag(form, "deleted"), topic_slug=str(form.get("topic", "")) or None,
+        deleted=_flag(form, "deleted"), topic_slug=form.get("topic", "") or None,
     )
     return RedirectResponse(thread_obj.url, status_code=303)

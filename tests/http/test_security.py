@@ -380,3 +380,35 @@ def test_safe_next_uses_the_given_default():
 async def test_csrf_from_helper_reads_the_token_of_the_current_session(client):
     first = await csrf_from(client, "/signin")
     assert first == await csrf_from(client, "/signup")
+
+
+async def test_a_file_upload_is_refused_and_writes_nothing(client):
+    member = await make_user()
+    await sign_in(client, member)
+    thread = await make_thread()
+    token = await csrf_from(client, thread.url)
+    response = await client.post(
+        f"/t/{thread.id}/reply",
+        data={"csrf_token": token, "body": "Here is our business case."},
+        files={"attachment": ("case.txt", b"forty pages", "text/plain")},
+    )
+    assert response.status_code == 400
+    assert (await Thread.get(id=thread.id)).reply_count == 0
+
+
+async def test_a_multipart_form_without_files_is_read_like_any_other(client):
+    member = await make_user()
+    await sign_in(client, member)
+    thread = await make_thread()
+    token = await csrf_from(client, thread.url)
+    response = await client.post(
+        f"/t/{thread.id}/reply",
+        headers={"content-type": "multipart/form-data; boundary=b"},
+        content=(
+            b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n'
+            + token.encode()
+            + b'\r\n--b\r\nContent-Disposition: form-data; name="body"\r\n\r\nOnly text here.\r\n--b--\r\n'
+        ),
+    )
+    assert response.status_code == 303
+    assert (await Thread.get(id=thread.id)).reply_count == 1
