@@ -44,11 +44,11 @@ async def register(
         del errors["username"]
     if problem := passwords.password_problem(password, username=username, email=email):
         errors["password"] = problem
-    if not errors:
-        if await User.filter(username_key=username.lower()).exists():
-            errors["username"] = "That username is taken. Please choose another."
-        if await User.filter(email=email).exists():
-            errors["email"] = "An account already uses that email address. Try signing in."
+    # Checked even when other fields are wrong, so one round trip shows every problem.
+    if "username" not in errors and await User.filter(username_key=username.lower()).exists():
+        errors["username"] = "That username is taken. Please choose another."
+    if "email" not in errors and await User.filter(email=email).exists():
+        errors["email"] = "An account already uses that email address. Try signing in."
     if errors:
         raise ValidationFailed(errors)
     password_hash = await passwords.hash_password(password)

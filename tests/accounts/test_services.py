@@ -292,3 +292,14 @@ async def test_create_admin_validates_a_new_account(db):
         await services.create_admin(username="root", email="root@example.org", password="short")
     assert "password" in caught.value.errors
     assert await User.all().count() == 0
+
+
+async def test_a_taken_username_is_reported_together_with_a_weak_password(db):
+    from tests.factories import make_user
+
+    await make_user("dana")
+    with pytest.raises(ValidationFailed) as caught:
+        await services.register(
+            username="Dana", display_name="Dana", email="new@example.org", password="short"
+        )
+    assert set(caught.value.errors) == {"username", "password"}
