@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,14 +15,28 @@ from tortoise import Tortoise
 from forum.app import create_app
 from forum.db import tortoise_config
 from forum.settings import Settings
-from tests.database import empty_database, prepare_database, test_database_url
+from tests.database import (
+    create_run_database,
+    drop_run_database,
+    empty_database,
+    is_postgres,
+    prepare_database,
+    test_database_url,
+)
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[str]]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, list[str]]]:
     """The database URL and its tables, migrated once per run with the real migrations."""
     url = test_database_url(tmp_path_factory.mktemp("db"))
-    return url, prepare_database(url)
+    created = None
+    if is_postgres(url):
+        url, created = create_run_database(url)
+    try:
+        yield url, prepare_database(url)
+    finally:
+        if created:
+            drop_run_database(os.environ["TEST_DATABASE_URL"], created)
 
 
 @pytest.fixture

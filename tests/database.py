@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from tortoise import Tortoise
@@ -23,8 +25,47 @@ def is_postgres(url: str) -> bool:
     return url.startswith(("postgres://", "postgresql://"))
 
 
+def _dsn(url: str) -> str:
+    return url.replace("postgres://", "postgresql://", 1)
+
+
+def create_run_database(url: str) -> tuple[str, str | None]:
+    """A database of this test run's own beside `url`'s, so parallel runs never collide.
+
+    Returns the URL to use and the name to drop afterwards (None when the server
+    does not let us create databases: then `url` itself is used).
+    """
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'test'}_run_{os.getpid()}_{secrets.token_hex(3)}"
+
+    async def create() -> bool:
+        connection = await asyncpg.connect(_dsn(url))
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        except asyncpg.PostgresError:
+            return False
+        finally:
+            await connection.close()
+        return True
+
+    if not asyncio.run(create()):
+        return url, None
+    return urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+def drop_run_database(url: str, name: str) -> None:
+    async def drop() -> None:
+        connection = await asyncpg.connect(_dsn(url))
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
+
+    asyncio.run(drop())
+
+
 async def _reset_postgres_schema(url: str) -> None:
-    connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+    connection = await asyncpg.connect(_dsn(url))
     try:
         await connection.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
     finally:
@@ -43,7 +84,7 @@ def prepare_database(url: str) -> list[str]:
     asyncio.run(_migrate(url))
     if is_postgres(url):
         async def tables() -> list[str]:
-            connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+            connection = await asyncpg.connect(_dsn(url))
             try:
                 rows = await connection.fetch(
                     "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
@@ -67,7 +108,7 @@ def prepare_database(url: str) -> list[str]:
 async def empty_database(url: str, tables: list[str]) -> None:
     """Delete every row (migration history kept) and restart id sequences."""
     if is_postgres(url):
-        connection = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
+        connection = await asyncpg.connect(_dsn(url))
         try:
             quoted = ", ".join(f'"{t}"' for t in tables)
             await connection.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")

@@ -1,4 +1,4 @@
-"""The JSON Lines importer (forum/importing.py; format in dataset/FORMAT.md)."""
+"""The JSON Lines importer (forum.importing; format in dataset/FORMAT.md)."""
 
 from __future__ import annotations
 

@@ -1,35 +1,16 @@
-"""Import forum content from JSON Lines (the interchange format of dataset/FORMAT.md).
-
-Lines are checked as they are read, against maps of what the database already
-holds (loaded once) and of what earlier lines defined, then written
-`batch_size` lines at a time with bulk inserts, one transaction per batch.
-
-Re-importing skips what already exists (users by username, organisations and
-topics by slug, threads and posts by `ref`) and never updates it: after the first
-import the site is the source of truth, and members may since have edited their
-posts, profiles or passwords. New replies to an existing thread go after its
-last post.
-
-A bad line stops the import with ImportError_ naming it: the lines before it are
-committed, with correct counters; nothing of it, or after it, is written.
-"""
+"""One import run: checking lines against what exists, then writing them in batches."""
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from enum import StrEnum
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from tortoise.exceptions import BaseORMException
 from tortoise.expressions import F
-from tortoise.models import Model
 
 from forum.accounts import passwords
 from forum.accounts.models import Role, User
@@ -37,160 +18,22 @@ from forum.accounts.services import EMAIL_RE, USERNAME_RE
 from forum.content.markdown import render_markdown
 from forum.content.slugs import slugify
 from forum.db import write_transaction
+from forum.importing.bulk import _ids, _insert
+from forum.importing.lines import (
+    ORGANISATION_DETAILS,
+    _choice,
+    _Invalid,
+    _limit,
+    _parse,
+    _slug,
+    _tags,
+    _text,
+    _when,
+)
+from forum.importing.recount import _RECOUNT_THREADS, _RECOUNT_TOPICS, _RECOUNT_USERS, _recount
+from forum.importing.summary import ImportError_, ImportSummary
 from forum.people.models import Organisation
 from forum.threads.models import Post, Thread, ThreadKind, Topic
-from forum.threads.services import parse_tags
-
-REQUIRED = {
-    "organisation": ("slug", "name"),
-    "user": ("username", "email"),
-    "topic": ("slug", "name"),
-    "thread": ("ref", "topic", "author", "title", "body", "created_at"),
-    "post": ("ref", "thread", "author", "body", "created_at"),
-    "playbook": ("slug", "title", "author", "body"),
-}
-ORGANISATION_DETAILS = ("sector", "stage", "parent_body", "legal_form", "website", "description")
-PLAYBOOK_NOTE = "playbooks are not supported yet"
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-KEY_CHUNK = 900  # keys bound per lookup: under SQLite's parameter limit
-ID_CHUNK = 5000  # ids inlined per recount statement (ints we read back: safe to inline)
-
-# Recounts are plain correlated subqueries, the same SQL on SQLite and PostgreSQL,
-# and follow the live services' rules (forum/threads/services.py).
-_RECOUNT_THREADS = """UPDATE threads SET
-    reply_count = (SELECT COUNT(*) FROM posts p
-        WHERE p.thread_id = threads.id AND p.number > 1 AND p.deleted_at IS NULL),
-    last_post_number = (SELECT COALESCE(MAX(p.number), 1) FROM posts p
-        WHERE p.thread_id = threads.id),
-    last_activity_at = COALESCE((SELECT MAX(p.created_at) FROM posts p
-        WHERE p.thread_id = threads.id AND p.deleted_at IS NULL), threads.created_at),
-    last_poster_id = COALESCE((SELECT p.author_id FROM posts p
-        WHERE p.thread_id = threads.id AND p.deleted_at IS NULL
-        ORDER BY p.created_at DESC, p.id DESC LIMIT 1), threads.author_id)
-WHERE id IN ({ids})"""
-_RECOUNT_TOPICS = """UPDATE topics SET
-    thread_count = (SELECT COUNT(*) FROM threads t
-        WHERE t.topic_id = topics.id AND t.deleted_at IS NULL),
-    post_count = (SELECT COALESCE(SUM(t.reply_count + 1), 0) FROM threads t
-        WHERE t.topic_id = topics.id AND t.deleted_at IS NULL),
-    last_activity_at = (SELECT MAX(t.last_activity_at) FROM threads t
-        WHERE t.topic_id = topics.id AND t.deleted_at IS NULL)
-WHERE id IN ({ids})"""
-_RECOUNT_USERS = """UPDATE users SET
-    thread_count = (SELECT COUNT(*) FROM threads t
-        WHERE t.author_id = users.id AND t.deleted_at IS NULL),
-    reply_count = (SELECT COUNT(*) FROM posts p
-        WHERE p.author_id = users.id AND p.number > 1 AND p.deleted_at IS NULL)
-WHERE id IN ({ids})"""
-
-
-class ImportError_(Exception):
-    """The file can't be imported; `line` is the 1-based number of the bad line."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(f"line {line}: {message}" if line is not None else message)
-        self.line = line
-
-
-class _Invalid(Exception):
-    """A problem with the line being read; the reader adds its number."""
-
-
-@dataclass
-class Counts:
-    created: int = 0
-    skipped: int = 0
-
-
-@dataclass
-class ImportSummary:
-    """What one import did, per line type (a thread line also creates its opening post)."""
-
-    counts: dict[str, Counts] = field(default_factory=lambda: {t: Counts() for t in REQUIRED})
-    seconds: float = 0.0
-
-    def __str__(self) -> str:
-        lines = [f"Import finished in {self.seconds:.1f} s:"]
-        for kind, c in self.counts.items():
-            why = PLAYBOOK_NOTE if kind == "playbook" else "already present"
-            lines.append(f"  {kind}s: {c.created:,} created, {c.skipped:,} skipped ({why})")
-        return "\n".join(lines)
-
-
-async def import_file(
-    path: Path, progress: Callable[[str], object] = print, batch_size: int = 1000
-) -> ImportSummary:
-    """Import the JSON Lines file at `path`; raise ImportError_ at the first bad line."""
-    importer = _Importer(progress, batch_size)
-    await importer.load()
-    try:
-        await importer.read(path)
-    except Exception:
-        # Also after a bad line, so that the batches committed before it count right.
-        await importer.finish()
-        raise
-    await importer.finish()
-    return importer.summary
-
-
-async def is_seeded() -> bool:
-    """True when the forum already has content (topics or threads)."""
-    return await Topic.all().exists() or await Thread.all().exists()
-
-
-def _text(raw: dict[str, Any], key: str, limit: int | None = None, required: bool = True) -> str:
-    value = raw.get(key)
-    if value is None and not required:
-        return ""
-    if not isinstance(value, str) or (required and not value.strip()):
-        raise _Invalid(f"{key!r} must be a non-empty string, not {value!r}")
-    if limit is not None and len(value.strip()) > limit:
-        raise _Invalid(f"{key!r} is longer than {limit} characters")
-    return value.strip()
-
-
-def _limit(model: type[Model], name: str) -> int | None:
-    return getattr(model._meta.fields_map[name], "max_length", None)
-
-
-def _slug(raw: dict[str, Any]) -> str:
-    value = _text(raw, "slug", 80)
-    if not SLUG_RE.match(value):
-        raise _Invalid(f"'slug' must be lowercase letters, digits and hyphens, not {value!r}")
-    return value
-
-
-E = TypeVar("E", bound=StrEnum)
-
-
-def _choice(raw: dict[str, Any], key: str, choices: type[E], default: E) -> E:
-    value = raw.get(key, default)
-    if value not in {c.value for c in choices}:
-        allowed = ", ".join(c.value for c in choices)
-        raise _Invalid(f"{key!r} must be one of {allowed}, not {value!r}")
-    return choices(value)
-
-
-def _when(raw: dict[str, Any], key: str) -> datetime:
-    value = raw.get(key)
-    try:
-        when = datetime.fromisoformat(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        when = None
-    if when is None or when.tzinfo is None:
-        raise _Invalid(f"{key!r} must be an ISO 8601 time with an offset, not {value!r}")
-    # One offset for every stored time, so that SQLite's text MAX() orders them.
-    return when.astimezone(UTC)
-
-
-def _tags(raw: dict[str, Any]) -> list[str]:
-    tags, errors = raw.get("tags") or [], {"tags": "'tags' must be a list of strings"}
-    if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
-        errors.clear()
-        tags = parse_tags(tags, errors)  # the live rules: lowercase, at most 5
-    if errors:
-        raise _Invalid(errors["tags"])
-    return tags
 
 
 def _new(known: dict[str, int | None], key: str, values: dict[str, Any]) -> dict[str, Any] | None:
@@ -199,35 +42,6 @@ def _new(known: dict[str, int | None], key: str, values: dict[str, Any]) -> dict
         return None
     known[key] = None  # defined from here on; its id comes when the batch is written
     return values
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-async def _ids(model: type[Model], key: str, keys: Iterable[str]) -> dict[str, int]:
-    """`key -> id` for the rows of `model` whose `key` is in `keys`."""
-    found: dict[str, int] = {}
-    for chunk in _chunks(keys, KEY_CHUNK):
-        found.update(await model.filter(**{f"{key}__in": chunk}).values_list(key, "id"))
-    return found
-
-
-async def _insert(model: type[Model], rows: list[Any], key: str, known: dict) -> set[int]:
-    """Bulk-insert `rows` and learn their ids (bulk_create doesn't set them)."""
-    if not rows:
-        return set()
-    await model.bulk_create(rows)
-    ids = await _ids(model, key, [getattr(row, key) for row in rows])
-    known.update(ids)
-    return set(ids.values())
-
-
-async def _recount(connection: Any, statement: str, ids: Iterable[int]) -> None:
-    for chunk in _chunks(sorted(ids), ID_CHUNK):
-        await connection.execute_query(statement.format(ids=",".join(str(int(i)) for i in chunk)))
 
 
 class _Importer:
@@ -297,20 +111,7 @@ class _Importer:
 
     def accept(self, number: int, raw_line: bytes) -> None:
         """Check one line and queue it, or count it as skipped."""
-        try:
-            raw = json.loads(raw_line)
-        except json.JSONDecodeError as exc:
-            raise _Invalid(f"invalid JSON: {exc.msg} (column {exc.colno})") from None
-        except ValueError as exc:  # not UTF-8
-            raise _Invalid(f"invalid JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise _Invalid("expected a JSON object")
-        kind = raw.get("type")
-        if kind not in REQUIRED:
-            raise _Invalid(f"unknown type {kind!r}; expected one of {', '.join(REQUIRED)}")
-        for key in REQUIRED[kind]:
-            if raw.get(key) is None:
-                raise _Invalid(f"{kind} is missing required key {key!r}")
+        kind, raw = _parse(raw_line)
         values = None if kind == "playbook" else getattr(self, f"check_{kind}")(raw)
         if values is None:
             self.summary.counts[kind].skipped += 1
