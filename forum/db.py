@@ -14,6 +14,8 @@ MODEL_MODULES = [
     "forum.accounts.models",
     "forum.people.models",
     "forum.threads.models",
+    "forum.search.models",
+    "search_index.outbox",
 ]
 
 

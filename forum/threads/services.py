@@ -16,7 +16,9 @@ from forum.db import write_transaction
 from forum.errors import NotAllowed, NotFound, RateLimited, SignInRequired, ValidationFailed
 from forum.http.ratelimit import RateLimiter
 from forum.threads import permissions
+from forum.threads.documents import post_doc_id, thread_doc_id
 from forum.threads.models import HelpfulVote, Post, PostRevision, Thread, ThreadKind, Topic
+from search_index import outbox
 
 TITLE_MIN, TITLE_MAX = 10, 200
 BODY_MIN, BODY_MAX = 2, 50_000
@@ -110,6 +112,7 @@ async def create_thread(
             thread=thread, author=actor, number=1, body_source=body, body_html=html,
             created_at=when,
         )
+        await outbox.enqueue([thread_doc_id(thread.id)])
         await Topic.filter(id=topic.id).update(  # type: ignore[union-attr]
             thread_count=F("thread_count") + 1, post_count=F("post_count") + 1,
             last_activity_at=when,
@@ -150,6 +153,7 @@ async def reply(
             post_count=F("post_count") + 1, last_activity_at=when
         )
         await User.filter(id=actor.id).update(reply_count=F("reply_count") + 1)
+        await outbox.enqueue([post_doc_id(post.id)])
     return post
 
 
@@ -195,6 +199,10 @@ async def edit_post(
             if new_tags is not None:
                 thread.tags = new_tags
             await thread.save(update_fields=["title", "slug", "tags"])
+            # Every reply's document carries the thread's title and tags.
+            await _enqueue_whole_thread(thread.id)
+        else:
+            await outbox.enqueue([_doc_id(post)])
     return post
 
 
@@ -211,6 +219,7 @@ async def delete_post(*, actor: User | None, post_id: int) -> Post:
                     "Others have replied, so the question can't be deleted. Edit it, or ask a moderator."
                 )
             await _set_thread_deleted(thread, deleted=True)
+            await _enqueue_whole_thread(thread.id)
             return post
         if post.deleted_at is not None:
             return post
@@ -221,6 +230,7 @@ async def delete_post(*, actor: User | None, post_id: int) -> Post:
             changes["accepted_post_id"] = None
         await Thread.filter(id=thread.id).update(**changes)
         await _after_reply_visibility_change(thread, post, sign=-1)
+        await outbox.enqueue([post_doc_id(post.id), thread_doc_id(thread.id)])
     return post
 
 
@@ -233,6 +243,7 @@ async def restore_post(*, actor: User | None, post_id: int) -> Post:
         post, thread = await _post_and_thread(post_id)
         if post.is_opening:
             await _set_thread_deleted(thread, deleted=False)
+            await _enqueue_whole_thread(thread.id)
             return post
         if post.deleted_at is None:
             return post
@@ -240,6 +251,7 @@ async def restore_post(*, actor: User | None, post_id: int) -> Post:
         await post.save(update_fields=["deleted_at", "deleted_by_id"])
         await Thread.filter(id=thread.id).update(reply_count=F("reply_count") + 1)
         await _after_reply_visibility_change(thread, post, sign=1)
+        await outbox.enqueue([post_doc_id(post.id)])
     return post
 
 
@@ -308,7 +320,8 @@ async def accept_answer(*, actor: User | None, thread_id: int, post_id: int | No
             raise NotFound("That thread doesn't exist.")
         if not permissions.can_accept(actor, thread):
             raise NotAllowed("Only the asker or a moderator can accept an answer.")
-        if post_id is None or post_id == thread.accepted_post_id:  # type: ignore[attr-defined]
+        previous = thread.accepted_post_id  # type: ignore[attr-defined]
+        if post_id is None or post_id == previous:
             thread.accepted_post = None  # type: ignore[assignment]
         else:
             post = await Post.get_or_none(id=post_id, thread_id=thread.id, deleted_at=None)
@@ -316,6 +329,11 @@ async def accept_answer(*, actor: User | None, thread_id: int, post_id: int | No
                 raise NotFound("That reply doesn't exist in this thread.")
             thread.accepted_post = post  # type: ignore[assignment]
         await thread.save(update_fields=["accepted_post_id"])
+        # The thread's "solved" and both answers' "accepted" marks change.
+        changed = [previous, thread.accepted_post_id]  # type: ignore[attr-defined]
+        await outbox.enqueue(
+            [thread_doc_id(thread.id)] + [post_doc_id(i) for i in changed if i is not None]
+        )
     return thread
 
 
@@ -354,4 +372,16 @@ async def moderate_thread(
             await thread.save(update_fields=fields)
         if deleted is not None:
             await _set_thread_deleted(thread, deleted=deleted)
+        if "topic_id" in fields or deleted is not None:
+            await _enqueue_whole_thread(thread.id)
     return thread
+
+
+def _doc_id(post: Post) -> str:
+    return thread_doc_id(post.thread_id) if post.is_opening else post_doc_id(post.id)  # type: ignore[attr-defined]
+
+
+async def _enqueue_whole_thread(thread_id: int) -> None:
+    """Reindex a thread and all its replies (after a move, deletion or new title)."""
+    reply_ids = await Post.filter(thread_id=thread_id, number__gt=1).values_list("id", flat=True)
+    await outbox.enqueue([thread_doc_id(thread_id)] + [post_doc_id(i) for i in reply_ids])

@@ -1,0 +1,1 @@
+"""The search pages, and the loader that turns outbox ids into SearchDocs."""

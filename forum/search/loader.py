@@ -1,0 +1,31 @@
+"""Turns document ids from the outbox into current SearchDocs, one domain at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from forum.threads.documents import load_post_docs, load_thread_docs
+from search_index.backend import SearchDoc
+
+DomainLoader = Callable[[Sequence[int]], Awaitable[dict[str, SearchDoc | None]]]
+
+# Each kind of document id ("thread-12") and the domain function that builds it.
+LOADERS: dict[str, DomainLoader] = {
+    "thread": load_thread_docs,
+    "post": load_post_docs,
+}
+
+
+async def load_documents(doc_ids: Sequence[str]) -> dict[str, SearchDoc | None]:
+    """The current document for each id; None when it is gone or not searchable."""
+    by_kind: dict[str, list[int]] = {}
+    result: dict[str, SearchDoc | None] = {}
+    for doc_id in doc_ids:
+        kind, _, number = doc_id.partition("-")
+        if kind in LOADERS and number.isdigit():
+            by_kind.setdefault(kind, []).append(int(number))
+        else:
+            result[doc_id] = None  # an id nobody knows: make sure the index drops it
+    for kind, numbers in by_kind.items():
+        result.update(await LOADERS[kind](numbers))
+    return result
