@@ -226,3 +226,13 @@ async def test_an_htmx_request_refused_for_csrf_gets_a_message_fragment(client, 
     assert "<html" not in response.text
     assert CSRF_MESSAGE in response.text
     assert response.headers["HX-Retarget"] == "#flash"
+
+
+async def test_a_stale_header_does_not_hide_a_valid_form_token(client, world):
+    await sign_in(client, world.moderator)
+    token = await csrf_from(client, "/")
+    response = await client.post(
+        "/signout", data={"csrf_token": token}, headers={"X-CSRF-Token": "from-an-old-page"}
+    )
+    assert response.status_code == 303
+    assert not await Session.filter(user_id=world.moderator.id).exists()
