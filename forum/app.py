@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,6 +22,7 @@ from forum.http.csrf import CSRFMiddleware
 from forum.http.headers import SecurityHeadersMiddleware
 from forum.http.ratelimit import RateLimiter
 from forum.routes import routes
+from forum.search import engine
 from forum.settings import Settings
 from forum.templating import build_templates
 
@@ -30,10 +32,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
+    wake = asyncio.Event()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
-            yield
+            backend = engine.build_backend(settings)
+            app.state.search = backend
+            app.state.indexer = engine.build_indexer(backend)
+            await engine.prepare(backend)
+            if settings.search_indexing == "embedded":
+                async with engine.embedded_indexing(app.state.indexer, wake):
+                    yield
+            else:
+                yield
 
     app = Starlette(
         debug=False,
@@ -47,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             Middleware(CSRFMiddleware, on_failure=errors.csrf_failure),
             Middleware(SessionUserMiddleware),
+            Middleware(engine.WakeIndexerMiddleware, wake=wake),
         ],
         exception_handlers={
             DomainError: errors.domain_error,

@@ -1,4 +1,5 @@
-"""The `forum` command: serve, migrate, seed-demo, import, create-admin, worker."""
+"""The `forum` command: serve, migrate, seed-demo, import, create-admin, worker, reindex,
+search-verify."""
 
 from __future__ import annotations
 
@@ -73,11 +74,37 @@ def _cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _index_pending(settings: Settings) -> None:
+    """Drain the search outbox now, with progress, so imported content is searchable."""
+    from forum.search.engine import build_indexer, prepare
+
+    backend = _search_backend(settings)
+    if not await prepare(backend):
+        print("Search engine unreachable: the worker will index the new content later.")
+        return
+    indexer = build_indexer(backend)
+    waiting, _ = await indexer.pending()
+    done = 0
+    while waiting:
+        result = await indexer.drain_once()
+        if result.touched == 0 or result.failed:
+            break
+        done += result.touched
+        print(f"  search index: {done:,} / {waiting:,}", flush=True)
+    remaining, dead = await indexer.pending()
+    if remaining or dead:
+        print(f"  search index: {remaining:,} left for the worker, {dead:,} rejected")
+
+
 def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
     from forum.importing import ImportError_, import_file
 
     async def work() -> Any:
-        return await import_file(Path(args.file), progress=print)
+        summary = await import_file(Path(args.file), progress=print)
+        if not args.no_index:
+            print("Indexing the new content for search...", flush=True)
+            await _index_pending(settings)
+        return summary
 
     try:
         summary = asyncio.run(_with_database(settings, work))
@@ -95,7 +122,9 @@ def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
         if not args.force and await is_seeded():
             print("The database already has content: demo content not added.")
             return None
-        return await import_file(DEMO_CONTENT, progress=print)
+        summary = await import_file(DEMO_CONTENT, progress=print)
+        await _index_pending(settings)
+        return summary
 
     summary = asyncio.run(_with_database(settings, work))
     if summary is not None:
@@ -103,19 +132,60 @@ def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """The Procfile's background process. Nothing runs in the background yet: it idles
-    so that deployments can already declare it; search indexing and email will live here."""
-    import signal
-    import threading
+def _search_backend(settings: Settings) -> Any:
+    from forum.search.engine import build_backend
 
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    print("forum worker: no background jobs yet; waiting for SIGTERM.", flush=True)
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+    return build_backend(settings)
+
+
+def _cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.search.maintenance import reindex
+
+    async def work() -> int:
+        print("Rebuilding the search index from the database...", flush=True)
+        return await reindex(_search_backend(settings), progress=lambda m: print(m, flush=True))
+
+    count = asyncio.run(_with_database(settings, work))
+    print(f"Done: {count:,} documents indexed.")
+    return 0
+
+
+def _cmd_search_verify(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.search.maintenance import verify
+
+    async def work() -> Any:
+        return await verify(
+            _search_backend(settings), repair=args.repair, progress=lambda m: print(m, flush=True)
+        )
+
+    drift = asyncio.run(_with_database(settings, work))
+    print(drift)
+    if not drift.clean:
+        print("Repaired." if args.repair else "Run `forum search-verify --repair` to fix it.")
+    return 0 if drift.clean or args.repair else 1
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    """The Procfile's background process: drains the search outbox until SIGTERM."""
+    import signal
+
+    from forum.search.engine import build_indexer, prepare
+
+    async def work() -> None:
+        backend = _search_backend(settings)
+        await prepare(backend)
+        indexer = build_indexer(backend)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        print("forum worker: indexing search changes; stop with SIGTERM.", flush=True)
+        runner = asyncio.create_task(indexer.run_forever(asyncio.Event(), idle_seconds=1.0))
+        await stop.wait()
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+
+    asyncio.run(_with_database(settings, work))
     return 0
 
 
@@ -137,11 +207,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     imp = commands.add_parser("import", help="import a JSON Lines file (see docs)")
     imp.add_argument("file")
+    imp.add_argument("--no-index", action="store_true", help="leave search indexing to the worker")
     imp.set_defaults(run=_cmd_import)
 
-    commands.add_parser("worker", help="run background jobs (none yet)").set_defaults(
+    commands.add_parser("worker", help="run background jobs (search indexing)").set_defaults(
         run=_cmd_worker
     )
+    commands.add_parser("reindex", help="rebuild the search index from the database").set_defaults(
+        run=_cmd_reindex
+    )
+    verify = commands.add_parser("search-verify", help="find (and repair) index drift")
+    verify.add_argument("--repair", action="store_true", help="fix what is found")
+    verify.set_defaults(run=_cmd_search_verify)
 
     admin = commands.add_parser("create-admin", help="create or promote an administrator")
     admin.add_argument("username")

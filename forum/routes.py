@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 
 from forum.accounts import views as accounts
 from forum.people import views as people
+from forum.search import views as search
 from forum.settings import PROJECT_ROOT
 from forum.threads import views as threads
 
@@ -36,5 +37,8 @@ routes = [
     Route("/posts/{post_id:int}/restore", threads.restore_post, methods=["POST"]),
     Route("/posts/{post_id:int}/helpful", threads.helpful, methods=["POST"]),
     Route("/u/{username}", people.profile, name="profile"),
+    Route("/search", search.search, name="search"),
+    Route("/search/similar", search.similar),
+    Route("/moderation/search-gaps", search.gaps),
     Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static"),
 ]

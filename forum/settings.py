@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     signups_per_address_per_hour: int = 10
     page_size: int = 20
     posts_per_page: int = 30
+    # Search: Meilisearch when MEILI_URL is set, otherwise the database's own engine.
+    meili_url: str = ""
+    meili_api_key: str = ""
+    meili_index: str = "mutuals"
+    # "embedded": each web process drains the search outbox itself (the default);
+    # "worker": only `forum worker` does (production, see the Procfile); "off": nobody
+    # (tests drain explicitly).
+    search_indexing: str = "embedded"
 
     @property
     def is_production(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -121,3 +122,12 @@ class SearchBackend(Protocol):
 
     async def reset(self) -> None:
         """Remove every document (keeping the settings)."""
+
+
+def content_version(doc: SearchDoc) -> int:
+    """A checksum of everything a document says, for `verify` to spot stale entries."""
+    fields = (
+        doc.kind, doc.title, doc.body, doc.url, doc.acl, doc.tags, doc.topic, doc.stage,
+        doc.sector, doc.solved, doc.author, doc.created_at, doc.updated_at,
+    )
+    return zlib.crc32(repr(fields).encode("utf-8"))

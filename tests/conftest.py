@@ -61,7 +61,7 @@ def settings(clean_database: str) -> Settings:
     return Settings(
         environment="test", database_url=clean_database,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
-        base_url="http://testserver", posts_per_minute=1000,
+        base_url="http://testserver", posts_per_minute=1000, search_indexing="off",
     )
 
 
@@ -70,6 +70,8 @@ async def app(settings: Settings) -> AsyncIterator[Starlette]:
     """The application with its lifespan running (the ORM connected); not with `db`."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
+        # The search tables live beside the forum's; start every test with an empty index.
+        await application.state.search.reset()
         yield application
 
 

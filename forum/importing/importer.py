@@ -33,7 +33,9 @@ from forum.importing.lines import (
 from forum.importing.recount import _RECOUNT_THREADS, _RECOUNT_TOPICS, _RECOUNT_USERS, _recount
 from forum.importing.summary import ImportError_, ImportSummary
 from forum.people.models import Organisation
+from forum.threads.documents import post_doc_id, thread_doc_id
 from forum.threads.models import Post, Thread, ThreadKind, Topic
+from search_index import outbox
 
 
 def _new(known: dict[str, int | None], key: str, values: dict[str, Any]) -> dict[str, Any] | None:
@@ -218,6 +220,11 @@ class _Importer:
         touched = await _insert(Thread, threads, "import_ref", self.threads)
         touched |= await self.write_posts(lines["thread"], lines["post"])
         await _recount(connection, _RECOUNT_THREADS, touched)
+        # Same transaction as the rows: the search index learns of every one of them.
+        replies = await _ids(Post, "import_ref", [v["ref"] for v in lines["post"]])
+        await outbox.enqueue(
+            [thread_doc_id(i) for i in sorted(touched)] + [post_doc_id(i) for i in replies.values()]
+        )
 
     async def hash_passwords(self, users: list[dict[str, Any]]) -> None:
         for values in users:
@@ -321,3 +328,5 @@ class _Importer:
                 await Post.filter(id=post_id).update(number=-wanted[post_id])
             if moved:
                 await Post.filter(id__in=moved).update(number=F("number") * -1)
+                # A reply's search document links to its number.
+                await outbox.enqueue([post_doc_id(post_id) for post_id in moved])

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-from forum.threads.documents import load_post_docs, load_thread_docs
+from forum.threads.documents import all_doc_ids, load_post_docs, load_thread_docs
 from search_index.backend import SearchDoc
 
 DomainLoader = Callable[[Sequence[int]], Awaitable[dict[str, SearchDoc | None]]]
@@ -29,3 +29,9 @@ async def load_documents(doc_ids: Sequence[str]) -> dict[str, SearchDoc | None]:
     for kind, numbers in by_kind.items():
         result.update(await LOADERS[kind](numbers))
     return result
+
+
+async def all_searchable_ids() -> AsyncIterator[list[str]]:
+    """Every document id the database says should be in the index, in batches."""
+    async for batch in all_doc_ids():
+        yield batch

@@ -26,14 +26,9 @@ QUESTION = {
 
 
 @pytest.fixture
-def settings(clean_database: str) -> Settings:
+def settings(settings: Settings) -> Settings:
     """Small pages, so that pagination needs only a handful of rows."""
-    return Settings(
-        environment="test", database_url=clean_database,
-        secret_key="test-secret-key-that-is-long-enough-0123456789",
-        base_url="http://testserver", posts_per_minute=1000,
-        page_size=PAGE_SIZE, posts_per_page=POSTS_PER_PAGE,
-    )
+    return settings.model_copy(update={"page_size": PAGE_SIZE, "posts_per_page": POSTS_PER_PAGE})
 
 
 def escaped(text: str) -> str:

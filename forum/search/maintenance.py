@@ -1,0 +1,78 @@
+"""Rebuilding the index from the database, and finding and repairing drift."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from forum.search.loader import all_searchable_ids, load_documents
+from search_index.backend import SearchBackend, SearchDoc
+
+Progress = Callable[[str], object]
+
+
+async def reindex(backend: SearchBackend, progress: Progress = print) -> int:
+    """Send every searchable document again, then drop what no longer exists.
+
+    The index keeps answering throughout: nothing is emptied first.
+    """
+    await backend.ensure_index()
+    seen: set[str] = set()
+    async for ids in all_searchable_ids():
+        docs = [doc for doc in (await load_documents(ids)).values() if doc is not None]
+        await backend.upsert(docs)
+        seen.update(doc.id for doc in docs)
+        progress(f"  indexed {len(seen):,} documents")
+    extra = [doc_id for doc_id in await backend.ids() if doc_id not in seen]
+    if extra:
+        await backend.delete(extra)
+        progress(f"  removed {len(extra):,} documents that no longer exist")
+    return len(seen)
+
+
+@dataclass
+class Drift:
+    missing: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    checked: int = 0
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.stale or self.extra)
+
+    def __str__(self) -> str:
+        if self.clean:
+            return f"Index matches the database ({self.checked:,} documents)."
+        return (
+            f"Checked {self.checked:,} documents: {len(self.missing):,} missing, "
+            f"{len(self.stale):,} out of date, {len(self.extra):,} that should not be there."
+        )
+
+
+async def verify(backend: SearchBackend, *, repair: bool, progress: Progress = print) -> Drift:
+    """Compare the index with the database; with `repair`, make them match."""
+    indexed = await backend.ids()
+    drift = Drift()
+    seen: set[str] = set()
+    async for ids in all_searchable_ids():
+        docs = await load_documents(ids)
+        fix: list[SearchDoc] = []
+        for doc in docs.values():
+            if doc is None:
+                continue
+            seen.add(doc.id)
+            if doc.id not in indexed:
+                drift.missing.append(doc.id)
+                fix.append(doc)
+            elif indexed[doc.id] != doc.version:
+                drift.stale.append(doc.id)
+                fix.append(doc)
+        drift.checked += len(ids)
+        if repair and fix:
+            await backend.upsert(fix)
+        progress(f"  checked {drift.checked:,} documents")
+    drift.extra = [doc_id for doc_id in indexed if doc_id not in seen]
+    if repair and drift.extra:
+        await backend.delete(drift.extra)
+    return drift

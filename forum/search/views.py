@@ -1,0 +1,83 @@
+"""The search page, instant results, similar questions, and the search-gaps report."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from forum.errors import NotAllowed, SignInRequired
+from forum.http.htmx import is_htmx
+from forum.pagination import Pages, page_number
+from forum.search import services
+from forum.templating import render
+from forum.threads import permissions
+from forum.threads.queries import all_topics
+from search_index.backend import SearchError, SearchPage
+
+PER_PAGE = 20
+
+
+def _params(request: Request) -> dict[str, list[str]]:
+    return {key: request.query_params.getlist(key) for key in request.query_params.keys()}
+
+
+def _url_without(params: dict[str, list[str]], name: str, value: str | None = None) -> str:
+    """The current search with one filter value (or a whole parameter) removed."""
+    kept = [
+        (key, v) for key, values in params.items() for v in values
+        if key != "page" and not (key == name and (value is None or v == value))
+    ]
+    return "/search?" + urlencode(kept)
+
+
+async def search(request: Request) -> Response:
+    params = _params(request)
+    query = services.search_request(params, page_number(request.query_params.get("page")))
+    user = request.scope.get("user")
+    results: SearchPage | None = None
+    unavailable = False
+    if query.text or query.filters:
+        try:
+            results = await services.run_search(
+                request.app.state.search, query, user, per_page=PER_PAGE
+            )
+        except SearchError:
+            unavailable = True
+        # Instant results would log every keystroke: log searches people submit.
+        if results is not None and not is_htmx(request) and query.page == 1 and query.text:
+            await services.log_search(query.text, results.total)
+    topics = {t.slug: t.name for t in await all_topics()}
+    threads = await services.thread_titles(results.hits if results else [])
+    context = dict(
+        query=query, results=results, threads=threads, unavailable=unavailable, topics=topics,
+        kinds=services.KINDS, solved_labels=services.SOLVED,
+        pages=Pages(query.page, PER_PAGE, results.total if results else 0),
+        base=_url_without(params, "page"), without=lambda name, value=None: _url_without(params, name, value),
+    )
+    if is_htmx(request):
+        return render(request, "search/_results.html", **context)
+    return render(request, "search/search.html", **context)
+
+
+async def similar(request: Request) -> Response:
+    """Fragment under the title field of a new question."""
+    title = request.query_params.get("title", "")
+    try:
+        results = await services.similar_questions(
+            request.app.state.search, title, request.scope.get("user")
+        )
+    except SearchError:
+        results = SearchPage(hits=[], total=0)
+    return render(request, "search/_similar.html", results=results)
+
+
+async def gaps(request: Request) -> Response:
+    """Moderators: the most frequent searches that found nothing."""
+    user = request.scope.get("user")
+    if user is None:
+        raise SignInRequired()
+    if not permissions.is_moderator(user):
+        raise NotAllowed("Only moderators can see this page.")
+    return render(request, "search/gaps.html", gaps=await services.search_gaps())

@@ -1,0 +1,116 @@
+"""Highlighted titles and snippets: plain text escaped first, then matches wrapped in <mark>.
+
+Engines that highlight for us (SQLite's highlight(), Meilisearch's _formatted)
+hand back the document's own text unescaped, so hostile content such as
+``<script>`` would reach the page. Here the text is always escaped, and only
+the <mark> tags this module adds are markup.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import escape
+from itertools import accumulate
+
+from search_index.tokens import spans
+
+SNIPPET_WORDS = 30
+CONTEXT_WORDS = 4  # words shown before the first match of a snippet
+MAX_SCANNED_CHARS = 20_000  # matches further into a long body do not pick the snippet
+ELLIPSIS = "\u2026"
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Matches:
+    """What to mark: folded words, prefixes a word may start with, and whole phrases.
+
+    A phrase (a tuple of folded words) is marked only where all its words occur
+    in order, so that "pension" is not marked for a synonym "local government
+    pension scheme" the text does not contain.
+    """
+
+    words: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+
+    def __call__(self, word: str) -> bool:
+        return word in self.words or word.startswith(self.prefixes)
+
+    def __bool__(self) -> bool:
+        return bool(self.words or self.prefixes or self.phrases)
+
+    def flags(self, words: list[str]) -> list[bool]:
+        """For each of `words` (in text order), whether it is marked."""
+        known, prefixes = self.words, self.prefixes
+        marked = [word in known or bool(prefixes) and word.startswith(prefixes) for word in words]
+        for phrase in self.phrases:
+            size = len(phrase)
+            for start in range(len(words) - size + 1):
+                if words[start] == phrase[0] and tuple(words[start:start + size]) == phrase:
+                    marked[start:start + size] = [True] * size
+        return marked
+
+
+def highlight(text: str, matches: Matches) -> str:
+    """`text` HTML-escaped, with each matching word wrapped in <mark>."""
+    if not matches:
+        return escape(text)
+    words = spans(text)
+    flags = matches.flags([word for _, _, word in words])
+    return _render(text, words, flags, 0, len(text), collapse=False)
+
+
+def snippet(text: str, matches: Matches, size: int = SNIPPET_WORDS) -> str:
+    """The `size`-word passage of `text` with the most matches, escaped and highlighted.
+
+    Whitespace is collapsed; an ellipsis marks text cut at either end. Without a
+    match the passage is the beginning of `text`.
+    """
+    scanned = text[:MAX_SCANNED_CHARS]
+    words = spans(scanned)
+    if not words:
+        return escape(" ".join(scanned.split()))
+    flags = matches.flags([word for _, _, word in words])
+    first = 0
+    if True in flags:
+        if len(words) > size:
+            before = [0, *accumulate(flags)]
+            starts = range(len(words) - size + 1)
+            counts = [before[at + size] - before[at] for at in starts]
+            first = counts.index(max(counts))
+        first_match = flags.index(True, first)
+        # Some words of context before the first match, but a full passage
+        # when the text ends soon after it.
+        first = max(0, min(first_match - CONTEXT_WORDS, len(words) - size))
+    last = min(len(words), first + size) - 1
+    start = 0 if first == 0 else words[first][0]
+    whole = last == len(words) - 1 and len(text) <= MAX_SCANNED_CHARS
+    end = len(text) if whole else words[last][1]
+    passage = _render(text, words[first:last + 1], flags[first:last + 1], start, end)
+    if start > 0:
+        passage = f"{ELLIPSIS} {passage}"
+    if end < len(text):
+        passage = f"{passage} {ELLIPSIS}"
+    return passage
+
+
+def _render(
+    text: str, words: list[tuple[int, int, str]], flags: list[bool], start: int, end: int,
+    *, collapse: bool = True,
+) -> str:
+    """`text[start:end]` escaped, with the flagged `words` (spans within it) marked."""
+    out: list[str] = []
+    position = start
+    for (begin, finish, _), marked in zip(words, flags, strict=True):
+        if marked:
+            out.append(_plain(text[position:begin], collapse))
+            out.append(f"<mark>{escape(text[begin:finish])}</mark>")
+            position = finish
+    out.append(_plain(text[position:end], collapse))
+    return "".join(out).strip() if collapse else "".join(out)
+
+
+def _plain(text: str, collapse: bool) -> str:
+    return escape(_SPACES.sub(" ", text) if collapse else text)

@@ -1,0 +1,273 @@
+"""Running a SearchQuery against the FTS5 tables of `SqliteFTSBackend`.
+
+Every query has a bounded shape, whatever the number of matches:
+
+- the total is counted by FTS5 alone (ACL and filters are index tokens), exactly
+  up to `COUNT_LIMIT` matches; beyond, it is estimated from how densely the
+  most recent `COUNT_LIMIT` matches fill the index (`total_is_exact` False);
+- relevance: bm25 over at most `RANK_LIMIT` matches, the most recently indexed
+  ones (FTS5 returns rowids newest first and stops at the limit, so bm25 is never
+  computed for the rest); pages past that continue newest-indexed first. Matches
+  needing no typo rank above matches that need one (Meilisearch's "typo" rule);
+- newest: sorts the matches when they are few; otherwise gathers their rowids
+  once and walks the created_at index, stopping after one page;
+- facets: exact up to `FACET_LIMIT` matches; beyond, the counts over the most
+  recent `FACET_LIMIT` matches are scaled to the number of matches.
+
+Facet counts follow the usual convention for filter lists: the counts of a facet
+are computed with every *other* facet's filters applied (and the query and the
+ACL), so that choosing a topic still shows how many results the other topics
+would have given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from search_index.backend import FACETS, SearchHit, SearchPage, SearchQuery
+from search_index.fts5_expression import CompiledQuery, both, compile_query, meta_clause
+from search_index.highlight import Matches, highlight, snippet
+from search_index.query_syntax import ParsedQuery, parse_query
+from search_index.sqlite_vocabulary import Vocabulary
+
+COUNT_LIMIT = 10_000
+RANK_LIMIT = 1000
+FACET_LIMIT = 2000
+MAX_FACET_VALUES = 100
+MAX_PER_PAGE = 100
+WEIGHTS = "10.0, 5.0, 1.0, 0.0"  # bm25 column weights: title, tags, body, meta
+# Sorting a match costs about this many times more than stepping over a
+# document in the created_at index: the "newest" order's choice of plan.
+WALK_COST = 4
+_HIT_COLUMNS = "d.id, d.kind, d.url, d.title, d.body, d.topic, d.author, d.solved, d.created_at"
+
+
+@dataclass(frozen=True)
+class Tables:
+    documents: str
+    fts: str
+
+
+class FTSSearch:
+    def __init__(self, client: BaseDBAsyncClient, tables: Tables, vocabulary: Vocabulary) -> None:
+        self._client = client
+        self._docs = tables.documents
+        self._fts = tables.fts
+        self._vocabulary = vocabulary
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        page = max(1, query.page)
+        per_page = min(max(1, query.per_page), MAX_PER_PAGE)
+        filters = _filters(query)
+        facet_names = list(dict.fromkeys(query.facets))
+        unknown = [name for name in facet_names if name not in FACETS]
+        if unknown:
+            raise ValueError(f"Unknown facets {unknown}: use {FACETS}")
+        parsed = parse_query(query.text)
+        principals = [p for p in query.principals if p]
+        if parsed.is_empty or not principals:
+            return SearchPage(hits=[], total=0, page=page, per_page=per_page)
+
+        compiled = await self._compile(parsed)
+        acl = meta_clause("acl", principals)
+        match = both(compiled.match, acl, *filters.values())
+        total, exact = await self._count(match)
+        offset = (page - 1) * per_page
+        rows: list[dict[str, Any]] = []
+        if offset < total or not exact:
+            if query.sort == "newest":
+                rows = await self._newest(match, total, offset, per_page)
+            else:
+                rows = await self._relevant(match, compiled.exact, total, offset, per_page)
+        facets = (
+            await self._facets(facet_names, both(compiled.match, acl), filters, total)
+            if facet_names else {}
+        )
+        did_you_mean = None
+        if total == 0:
+            did_you_mean = await self._did_you_mean(parsed, both(acl, *filters.values()))
+        return SearchPage(
+            hits=[_hit(row, compiled.matches) for row in rows], total=total,
+            total_is_exact=exact, facets=facets,
+            did_you_mean=did_you_mean, page=page, per_page=per_page,
+        )
+
+    async def _compile(self, parsed: ParsedQuery) -> CompiledQuery:
+        typos = await self._vocabulary.typo_alternatives(parsed.words)
+        last = parsed.last_word
+        completions = await self._vocabulary.completions(last) if last else None
+        return compile_query(parsed, typos, completions)
+
+    async def _count(self, match: str) -> tuple[int, bool]:
+        """The number of matches, and whether it is exact (see the module docstring)."""
+        fts = self._fts
+        _, rows = await self._client.execute_query(
+            f"""SELECT count(*), min(rid), (SELECT max(rid) FROM {self._docs}) FROM (
+                    SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ?
+                    ORDER BY rowid DESC LIMIT ?
+                )""",
+            [match, COUNT_LIMIT + 1],
+        )
+        count, oldest, newest = rows[0]
+        if count <= COUNT_LIMIT:
+            return count, True
+        # The newest matches fill rowids oldest..newest this densely.
+        return max(count, round(count * newest / (newest - oldest + 1))), False
+
+    async def _relevant(
+        self, match: str, exact: str | None, total: int, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """A page in bm25 order (exact before typo matches), then newest-indexed first."""
+        rows: list[dict[str, Any]] = []
+        ranked = min(total, RANK_LIMIT)
+        if offset < ranked:
+            rows = await self._ranked(match, exact, offset, min(limit, ranked - offset))
+        if len(rows) < limit and total > RANK_LIMIT:
+            rows += await self._older(match, max(0, offset - RANK_LIMIT), limit - len(rows))
+        return rows
+
+    async def _ranked(
+        self, match: str, exact: str | None, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        fts, values = self._fts, [match, RANK_LIMIT]
+        tier = "0"
+        if exact is not None:
+            tier = (
+                f"rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ? "
+                "AND rowid >= (SELECT min(rid) FROM candidates))"
+            )
+            values.append(exact)
+        sql = f"""
+            WITH candidates AS MATERIALIZED (
+                SELECT rowid AS rid, bm25({fts}, {WEIGHTS}) AS score FROM {fts}
+                WHERE {fts} MATCH ? ORDER BY rowid DESC LIMIT ?
+            ), page AS (
+                SELECT rid, score, {tier} AS tier FROM candidates
+                ORDER BY tier DESC, score, rid DESC LIMIT ? OFFSET ?
+            )
+            SELECT {_HIT_COLUMNS} FROM page p JOIN {self._docs} d ON d.rid = p.rid
+            ORDER BY p.tier DESC, p.score, p.rid DESC"""
+        return await self._client.execute_query_dict(sql, [*values, limit, offset])
+
+    async def _older(self, match: str, offset: int, limit: int) -> list[dict[str, Any]]:
+        """Matches past the ranked ones, newest-indexed first."""
+        fts = self._fts
+        sql = f"""
+            WITH page AS (
+                SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ? AND rowid < (
+                    SELECT rowid FROM {fts} WHERE {fts} MATCH ?
+                    ORDER BY rowid DESC LIMIT 1 OFFSET ?
+                ) ORDER BY rowid DESC LIMIT ? OFFSET ?
+            )
+            SELECT {_HIT_COLUMNS} FROM page p JOIN {self._docs} d ON d.rid = p.rid
+            ORDER BY p.rid DESC"""
+        return await self._client.execute_query_dict(
+            sql, [match, match, RANK_LIMIT - 1, limit, offset]
+        )
+
+    async def _newest(
+        self, match: str, total: int, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """A page of matches, most recently created first."""
+        docs, fts = self._docs, self._fts
+        _, rows = await self._client.execute_query(f"SELECT max(rid) FROM {docs}")
+        size = rows[0][0] or 0
+        # Walking the created_at index meets a match every size/total documents
+        # (the matches' rowids are gathered once); sorting costs per match.
+        if (offset + limit) * size < WALK_COST * total * total:
+            chosen = f"""
+                SELECT d.rid AS rid, d.created_at AS created_at
+                FROM {docs} d INDEXED BY {docs}_created
+                WHERE d.rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ?)"""
+        else:
+            chosen = f"""
+                SELECT d.rid AS rid, d.created_at AS created_at
+                FROM {fts} f CROSS JOIN {docs} d ON d.rid = f.rowid WHERE {fts} MATCH ?"""
+        sql = f"""
+            WITH page AS ({chosen} ORDER BY d.created_at DESC, d.rid DESC LIMIT ? OFFSET ?)
+            SELECT {_HIT_COLUMNS} FROM page p JOIN {docs} d ON d.rid = p.rid
+            ORDER BY p.created_at DESC, p.rid DESC"""
+        return await self._client.execute_query_dict(sql, [match, limit, offset])
+
+    async def _facets(
+        self, names: list[str], searched: str, filters: dict[str, str], total: int
+    ) -> dict[str, dict[str, int]]:
+        """Counts per value of each facet in `names` (see the module docstring)."""
+        counts: dict[str, Counter[str]] = {name: Counter() for name in names}
+        # Facets without a filter of their own share one set of documents.
+        shared = [name for name in names if name not in filters]
+        sets = [(shared, "")] if shared else []
+        sets += [([name], name) for name in names if name in filters]
+        for members, own in sets:
+            match = both(searched, *(c for name, c in filters.items() if name != own))
+            size = total if not own else (await self._count(match))[0]
+            if size:
+                await self._count_values(match, size, members, counts)
+        return {
+            name: dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES])
+            for name, found in counts.items()
+        }
+
+    async def _count_values(
+        self, match: str, size: int, members: list[str], counts: dict[str, Counter[str]]
+    ) -> None:
+        docs, fts = self._docs, self._fts
+        _, rows = await self._client.execute_query(
+            f"""SELECT d.facets, count(*) FROM (
+                    SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ?
+                    ORDER BY rowid DESC LIMIT ?
+                ) m JOIN {docs} d INDEXED BY {docs}_facets ON d.rid = m.rid
+                GROUP BY d.facets""",
+            [match, FACET_LIMIT],
+        )
+        scale = size / min(size, FACET_LIMIT)
+        found: dict[str, Counter[str]] = {name: Counter() for name in members}
+        for facets, count in rows:
+            values = dict(zip(FACETS, json.loads(facets), strict=True))
+            for name in members:
+                for value in values[name]:
+                    if value:
+                        found[name][value] += count
+        for name in members:
+            for value, count in found[name].items():
+                counts[name][value] += max(1, round(count * scale))
+
+    async def _did_you_mean(self, parsed: ParsedQuery, restrictions: str) -> str | None:
+        """A corrected query that finds something, when the words have close spellings."""
+        corrections = await self._vocabulary.suggestions(parsed.words, parsed.last_word)
+        if not corrections:
+            return None
+        compiled = await self._compile(parsed.replace_words(corrections))
+        if (await self._count(both(compiled.match, restrictions)))[0]:
+            return parsed.replace_words(corrections).text()
+        return None
+
+
+def _filters(query: SearchQuery) -> dict[str, str]:
+    """A MATCH clause per filtered facet: OR of its values."""
+    clauses = {}
+    for name, values in query.filters.items():
+        if name not in FACETS:
+            raise ValueError(f"Unknown filter {name!r}: use {FACETS}")
+        if isinstance(values, str):
+            values = (values,)
+        wanted = [str(v).lower() if name == "solved" else str(v) for v in values]
+        if wanted:
+            clauses[name] = meta_clause(name, wanted)
+    return clauses
+
+
+def _hit(row: dict[str, Any], matches: Matches) -> SearchHit:
+    created = row["created_at"]
+    return SearchHit(
+        id=row["id"], kind=row["kind"], url=row["url"],
+        title=highlight(row["title"], matches), snippet=snippet(row["body"], matches),
+        topic=row["topic"], author=row["author"], solved=bool(row["solved"]),
+        created_at=datetime.fromisoformat(created) if created else None,
+    )

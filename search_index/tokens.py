@@ -1,0 +1,54 @@
+"""Words as the search engines see them: folded, lower-cased, split on punctuation.
+
+`tokenize` mirrors SQLite FTS5's ``unicode61 remove_diacritics 2`` tokenizer
+(letters and numbers make words, everything else separates them; case and
+Latin diacritics are ignored), so that Python code can agree with the index on
+what a word is: for highlighting, for the typo vocabulary and for synonyms.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Combining diacritical marks (and their supplements): removed by folding, but
+# part of a word while scanning raw text, so that "cafe\u0301" stays one word.
+_COMBINING = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_STRIP = re.compile(f"[{_COMBINING}]+")
+# A word: letters and digits (str.isalnum, i.e. Unicode L* and N*), plus marks.
+_WORD = re.compile(f"(?:[^\\W_]|[{_COMBINING}])+")
+_ASCII_WORD = re.compile("[a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Lower-case `text` and remove its diacritics ("Café" -> "cafe")."""
+    if text.isascii():
+        return text.lower()
+    return _STRIP.sub("", unicodedata.normalize("NFD", text)).lower()
+
+
+def tokenize(text: str) -> list[str]:
+    """The folded words of `text`, in order ("Co-op's café" -> ["co", "op", "s", "cafe"])."""
+    return [word for word in (fold(m) for m in _WORD.findall(text)) if word]
+
+
+def spans(text: str) -> list[tuple[int, int, str]]:
+    """Each word of `text` as (start, end, folded word), offsets into `text` itself."""
+    if text.isascii():  # folding is lower-casing, which keeps every offset
+        return [(m.start(), m.end(), m.group()) for m in _ASCII_WORD.finditer(text.lower())]
+    found = []
+    for match in _WORD.finditer(text):
+        word = fold(match.group())
+        if word:
+            found.append((match.start(), match.end(), word))
+    return found
+
+
+def normalize_phrase(text: str) -> str:
+    """A phrase reduced to its folded words joined by single spaces."""
+    return " ".join(tokenize(text))
+
+
+def distinct_words(text: str) -> set[str]:
+    """The set of folded words in `text` (faster than `tokenize` for long texts)."""
+    return set(_WORD.findall(fold(text)))

@@ -1,0 +1,105 @@
+"""SqliteFTSBackend beyond the contract: its bounds on very common words, its vocabulary.
+
+The limits are lowered so that a few documents exercise the paths a word
+found in tens of thousands of documents takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from search_index import sqlite_search, sqlite_vocabulary
+from search_index.backend import SearchQuery
+from search_index.sqlite_fts import SqliteFTSBackend
+from tests.contract.conftest import _connect, doc
+
+
+@pytest.fixture
+async def backend(tmp_path: Path) -> AsyncIterator[SqliteFTSBackend]:
+    client = await _connect({
+        "engine": "tortoise.backends.sqlite",
+        "credentials": {"file_path": str(tmp_path / "search.sqlite3")},
+    })
+    engine = SqliteFTSBackend(client, table_prefix="unit_")
+    await engine.ensure_index()
+    try:
+        yield engine
+    finally:
+        from tortoise import Tortoise
+
+        await Tortoise.close_connections()
+
+
+@pytest.fixture
+def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlite_search, "RANK_LIMIT", 4)
+    monkeypatch.setattr(sqlite_search, "COUNT_LIMIT", 6)
+    monkeypatch.setattr(sqlite_search, "FACET_LIMIT", 5)
+
+
+async def ids(engine: SqliteFTSBackend, text: str, **options: object) -> list[str]:
+    page = await engine.search(SearchQuery(text=text, **options))  # type: ignore[arg-type]
+    return [hit.id for hit in page.hits]
+
+
+async def test_pages_past_the_ranked_matches_continue_without_repeats_or_gaps(
+    backend: SqliteFTSBackend, small_limits: None,
+) -> None:
+    await backend.upsert([
+        doc(f"post-{n}", "Re: bond", "bond " * (n % 3 + 1)) for n in range(1, 11)
+    ])
+    pages = [await ids(backend, "bond", page=p, per_page=3) for p in range(1, 6)]
+    seen = [hit for page in pages for hit in page]
+    assert sorted(seen) == sorted(f"post-{n}" for n in range(1, 11))
+    assert pages[4] == []
+
+
+async def test_a_total_past_the_count_limit_is_an_estimate_and_says_so(
+    backend: SqliteFTSBackend, small_limits: None,
+) -> None:
+    await backend.upsert([doc(f"post-{n}", "Re: bond", "bond") for n in range(1, 11)])
+    await backend.upsert([doc(f"post-{n}", "Re: other", "other") for n in range(11, 15)])
+    page = await backend.search(SearchQuery(text="bond", facets=("kind",)))
+    assert not page.total_is_exact
+    assert 7 <= page.total <= 14
+    assert page.facets["kind"]["post"] == page.total  # counted on 5, scaled
+    exact = await backend.search(SearchQuery(text="other"))
+    assert (exact.total, exact.total_is_exact) == (4, True)
+
+
+async def test_newest_first_is_right_whether_the_index_is_walked_or_the_matches_sorted(
+    backend: SqliteFTSBackend,
+) -> None:
+    docs = [doc(f"post-{n}", "Re: bond", "bond") for n in range(1, 40)]
+    docs.append(doc("post-99", "Re: rare", "rare bond", created_at=docs[0].created_at))
+    await backend.upsert(docs[::-1])  # indexed in the opposite order to their dates
+    newest = await ids(backend, "bond", sort="newest", per_page=3)
+    assert newest == ["post-39", "post-38", "post-37"]
+    assert await ids(backend, "rare", sort="newest") == ["post-99"]
+
+
+async def test_the_vocabulary_follows_edits_and_deletions(backend: SqliteFTSBackend) -> None:
+    await backend.upsert([doc("post-1", "Re: x", "actuary"), doc("post-2", "Re: x", "actuary")])
+    assert (await ids(backend, "actuarx")) != []
+    await backend.upsert([doc("post-1", "Re: x", "nothing")])
+    await backend.delete(["post-2"])
+    backend._vocabulary.forget()
+    assert await backend._vocabulary.typo_alternatives(["actuarx"]) == {}
+    assert await backend._vocabulary.suggestions(["nothinf"], None) == {"nothinf": "nothing"}
+
+
+async def test_a_long_prefix_is_completed_from_the_vocabulary_or_left_to_fts5(
+    backend: SqliteFTSBackend, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await backend.upsert([doc("post-1", "Re: x", "procurement procured procuring 2024")])
+    assert await backend._vocabulary.completions("procur") == (
+        "procured", "procurement", "procuring",
+    )
+    monkeypatch.setattr(sqlite_vocabulary, "MAX_COMPLETIONS", 2)
+    assert await backend._vocabulary.completions("procur") is None
+    assert await backend._vocabulary.completions("202") is None
+    assert await ids(backend, "procur") == ["post-1"]
+    assert await ids(backend, "2024") == ["post-1"]
