@@ -1,5 +1,5 @@
-"""The `forum` command: serve, migrate, seed-demo, import, create-admin, worker, reindex,
-search-verify."""
+"""The `forum` command: serve, migrate, seed-demo, import, create-admin, worker, and the
+search commands search-setup, reindex and search-verify."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tortoise import Tortoise
 from forum.db import tortoise_config
 from forum.errors import ValidationFailed
 from forum.settings import Settings
+from search_index.backend import SearchError
 
 DEMO_CONTENT = Path(__file__).parent / "demo" / "content.jsonl"
 
@@ -138,6 +139,21 @@ def _search_backend(settings: Settings) -> Any:
     return build_backend(settings)
 
 
+def _cmd_search_setup(settings: Settings, args: argparse.Namespace) -> int:
+    """Create the search index and apply its settings (the Procfile's release step)."""
+
+    async def work() -> None:
+        await _search_backend(settings).ensure_index()
+
+    try:
+        asyncio.run(_with_database(settings, work))
+    except SearchError as exc:
+        print(f"error: the search engine is not ready: {exc}", file=sys.stderr)
+        return 1
+    print("Search index is ready.")
+    return 0
+
+
 def _cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
     from forum.search.maintenance import reindex
 
@@ -213,6 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="run background jobs (search indexing)").set_defaults(
         run=_cmd_worker
     )
+    commands.add_parser(
+        "search-setup", help="create the search index and apply its settings"
+    ).set_defaults(run=_cmd_search_setup)
     commands.add_parser("reindex", help="rebuild the search index from the database").set_defaults(
         run=_cmd_reindex
     )
