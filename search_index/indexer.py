@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 from tortoise.timezone import now
 
 from search_index.backend import DocumentRejected, SearchBackend, SearchDoc, SearchError
-from search_index.outbox import OutboxEntry
+from search_index.outbox import OutboxEntry, enqueue
 
 log = logging.getLogger("search_index.indexer")
 
@@ -43,7 +43,9 @@ class DrainResult:
 
 def backoff(attempts: int) -> timedelta:
     """2 s, 4 s, 8 s ... capped at 10 minutes."""
-    return min(BASE_DELAY * (2 ** max(attempts - 1, 0)), MAX_DELAY)
+    # Bounded exponent: after a long outage 2 ** attempts overflows timedelta.
+    exponent = min(max(attempts - 1, 0), 20)
+    return min(BASE_DELAY * 2**exponent, MAX_DELAY)
 
 
 class Indexer:
@@ -82,8 +84,22 @@ class Indexer:
             await self._retry_later(pending, str(exc))
             result.failed = len({row.doc_id for row in pending})
             log.warning("search engine failed, %d documents will be retried: %s", result.failed, exc)
+        if done:
+            await self._recheck({doc_id: docs.get(doc_id) for doc_id in done})
         await self._forget([row.id for doc_id in done for row in by_doc[doc_id]])
         return result
+
+    async def _recheck(self, sent: dict[str, SearchDoc | None]) -> None:
+        """Queue again any document that changed while it was being sent.
+
+        Another indexer (a second web process, `forum worker`) may have sent a newer
+        state and deleted that change's row before this batch's older state reached
+        the engine, overwriting it: without a new row that update would be lost.
+        """
+        current = await self.loader(list(sent))
+        changed = [doc_id for doc_id, doc in sent.items() if current.get(doc_id) != doc]
+        if changed:
+            await enqueue(changed)
 
     async def _upsert(
         self, docs: list[SearchDoc], by_doc: dict[str, list[OutboxEntry]], done: list[str]

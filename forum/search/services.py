@@ -6,12 +6,13 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
+from tortoise.expressions import Q
 from tortoise.functions import Count
 from tortoise.timezone import now
 
 from forum.accounts.models import User
 from forum.search.models import SearchLog
-from forum.threads.models import Thread
+from forum.threads.models import Post
 from search_index.backend import (
     FACETS,
     MAX_QUERY_LENGTH,
@@ -68,17 +69,36 @@ async def run_search(
     )
 
 
+# Words a new question's title shares with any other ("How do we...?"): left out
+# when looking for similar questions, so that the words that matter decide.
+_COMMON_WORDS = frozenset("""
+    about any anyone are been can could did does doing for from get got had has have
+    how into its not our ours should than that the their them there these they this
+    was were what when where which who why will with would you your
+""".split())
+MAX_SIMILAR_WORDS = 6
+
+
 async def similar_questions(backend: SearchBackend, title: str, viewer: User | None) -> SearchPage:
     """Threads that may already answer a question being typed."""
-    words = re.findall(r"\w{3,}", title)
+    words = re.findall(r"\w{3,}", title.lower())
     if len(words) < 2:
         return SearchPage(hits=[], total=0)
-    return await backend.search(
-        SearchQuery(
-            text=normalise(title), principals=principals(viewer),
-            filters={"kind": ("question", "discussion")}, per_page=5,
+    significant = list(dict.fromkeys(w for w in words if w not in _COMMON_WORDS))[:MAX_SIMILAR_WORDS]
+    # Every backend matches all the words, but a duplicate is rarely worded the
+    # same: drop words from the end until something matches (Meilisearch's
+    # "last" matching strategy), down to two words.
+    page = SearchPage(hits=[], total=0)
+    for end in range(len(significant), min(2, len(significant)) - 1, -1):
+        page = await backend.search(
+            SearchQuery(
+                text=" ".join(significant[:end]), principals=principals(viewer),
+                filters={"kind": ("question", "discussion")}, per_page=5,
+            )
         )
-    )
+        if page.hits:
+            break
+    return page
 
 
 async def log_search(text: str, results: int) -> None:
@@ -95,14 +115,38 @@ async def search_gaps(days: int = 90, limit: int = 50) -> list[tuple[str, int]]:
     return [(query, times) for query, times in rows]
 
 
-_THREAD_URL = re.compile(r"^/t/(\d+)/")
+def _number(doc_id: str, kind: str) -> int | None:
+    prefix, _, number = doc_id.partition("-")
+    return int(number) if prefix == kind and number.isdigit() else None
 
 
-async def thread_titles(hits: list[SearchHit]) -> dict[str, tuple[str, str]]:
-    """For reply hits: the thread each belongs to (title and address), in one query."""
-    wanted = {hit.id: int(m.group(1)) for hit in hits if hit.kind == "reply" and (m := _THREAD_URL.match(hit.url))}
-    if not wanted:
-        return {}
-    rows = await Thread.filter(id__in=set(wanted.values()), deleted_at=None).values_list("id", "title", "slug")
-    found = {thread_id: (title, f"/t/{thread_id}/{slug}") for thread_id, title, slug in rows}
-    return {hit_id: found[thread_id] for hit_id, thread_id in wanted.items() if thread_id in found}
+async def visible_hits(hits: list[SearchHit]) -> tuple[list[SearchHit], dict[str, tuple[str, str]]]:
+    """The hits still visible in the database, and for replies their thread (title and address).
+
+    The index catches up with a deletion a moment later (or, with the engine down,
+    much later): until then a deleted thread or reply must not show. One query.
+    """
+    thread_ids = {n for hit in hits if (n := _number(hit.id, "thread")) is not None}
+    post_ids = {n for hit in hits if (n := _number(hit.id, "post")) is not None}
+    if not (thread_ids or post_ids):
+        return hits, {}
+    rows = await Post.filter(
+        Q(id__in=post_ids) | Q(thread_id__in=thread_ids, number=1),
+        deleted_at=None, thread__deleted_at=None,
+    ).values_list("id", "number", "thread_id", "thread__title", "thread__slug")
+    live_threads = {thread_id for _, number, thread_id, _, _ in rows if number == 1}
+    replies = {
+        post_id: (title, f"/t/{thread_id}/{slug}")
+        for post_id, number, thread_id, title, slug in rows if number > 1
+    }
+
+    def still_there(hit: SearchHit) -> bool:
+        if (number := _number(hit.id, "thread")) is not None:
+            return number in live_threads
+        if (number := _number(hit.id, "post")) is not None:
+            return number in replies
+        return True  # other kinds answer for themselves
+
+    kept = [hit for hit in hits if still_there(hit)]
+    threads = {hit.id: replies[n] for hit in kept if (n := _number(hit.id, "post")) in replies}
+    return kept, threads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -49,7 +50,10 @@ async def search(request: Request) -> Response:
         if results is not None and not is_htmx(request) and query.page == 1 and query.text:
             await services.log_search(query.text, results.total)
     topics = {t.slug: t.name for t in await all_topics()}
-    threads = await services.thread_titles(results.hits if results else [])
+    threads: dict[str, tuple[str, str]] = {}
+    if results is not None:
+        hits, threads = await services.visible_hits(results.hits)
+        results = dataclasses.replace(results, hits=hits)
     context = dict(
         query=query, results=results, threads=threads, unavailable=unavailable, topics=topics,
         kinds=services.KINDS, solved_labels=services.SOLVED,
@@ -70,7 +74,8 @@ async def similar(request: Request) -> Response:
         )
     except SearchError:
         results = SearchPage(hits=[], total=0)
-    return render(request, "search/_similar.html", results=results)
+    hits, _ = await services.visible_hits(results.hits)
+    return render(request, "search/_similar.html", results=dataclasses.replace(results, hits=hits))
 
 
 async def gaps(request: Request) -> Response:

@@ -1,0 +1,1 @@
+"""Search in the forum: the outbox, the indexer, the pages and the maintenance commands."""

@@ -1,0 +1,269 @@
+"""Rebuilding the index from the database, and finding and repairing drift."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from forum.accounts.models import Role
+from forum.search import engine
+from forum.search.maintenance import reindex, verify
+from forum.threads import services
+from forum.threads.models import Post, Thread
+from search_index.backend import SearchBackend, SearchDoc, SearchQuery
+from search_index.outbox import OutboxEntry
+from tests.factories import make_reply, make_thread, make_topic, make_user
+
+
+@pytest.fixture
+async def backend(db, settings) -> SearchBackend:
+    backend = engine.build_backend(settings)
+    await backend.ensure_index()
+    await backend.reset()
+    return backend
+
+
+async def found(backend: SearchBackend, text: str) -> list[str]:
+    return sorted(hit.id for hit in (await backend.search(SearchQuery(text=text, per_page=100))).hits)
+
+
+async def forum_with_content(backend: SearchBackend) -> dict[str, object]:
+    """Two threads with replies (one reply and one thread deleted), all indexed."""
+    moderator = await make_user(role=Role.MODERATOR)
+    topic = await make_topic()
+    bond = await make_thread(topic=topic, title="Who underwrote your pension bond?", body="Bond worries.")
+    kept = await make_reply(bond, body="Our council stood guarantor.")
+    removed = await make_reply(bond, body="Ignore this reply about guarantors.")
+    await services.delete_post(actor=moderator, post_id=removed.id)
+    gone = await make_thread(topic=topic, title="Did anyone keep their car lease scheme?")
+    await make_reply(gone, body="We kept the lease.")
+    await services.moderate_thread(actor=moderator, thread_id=gone.id, deleted=True)
+    await engine.build_indexer(backend).drain()
+    return dict(bond=bond, kept=kept, removed=removed, gone=gone)
+
+
+def quiet(message: str) -> None:
+    pass
+
+
+# reindex
+
+
+async def test_reindex_after_wiping_the_index_restores_everything(backend):
+    content = await forum_with_content(backend)
+    before = await backend.ids()
+    assert set(before) == {f"thread-{content['bond'].id}", f"post-{content['kept'].id}"}
+
+    await backend.reset()
+    assert await backend.ids() == {}
+    assert await found(backend, "guarantor") == []
+    progress: list[str] = []
+
+    count = await reindex(backend, progress=progress.append)
+
+    assert count == 2
+    assert await backend.ids() == before
+    assert await found(backend, "guarantor") == [f"post-{content['kept'].id}"]
+    assert await found(backend, "lease") == []
+    assert progress and "indexed 2 documents" in progress[-1]
+    assert (await verify(backend, repair=False, progress=quiet)).clean
+
+
+async def test_reindex_drops_documents_that_no_longer_exist(backend):
+    content = await forum_with_content(backend)
+    await backend.upsert([SearchDoc(id="thread-9999", kind="question", title="Ghost lease", body="", url="/t/9999/x")])
+    progress: list[str] = []
+
+    await reindex(backend, progress=progress.append)
+
+    assert "thread-9999" not in await backend.ids()
+    assert await found(backend, "ghost") == []
+    assert any("removed 1 documents" in line for line in progress)
+    assert f"thread-{content['bond'].id}" in await backend.ids()
+
+
+async def test_reindex_of_an_empty_forum_empties_the_index(backend):
+    await backend.upsert([SearchDoc(id="post-1", kind="reply", title="Ghost", body="", url="/t/1/p/2")])
+
+    assert await reindex(backend, progress=quiet) == 0
+    assert await backend.ids() == {}
+
+
+async def test_reindex_picks_up_changes_made_without_the_outbox(backend):
+    content = await forum_with_content(backend)
+    await Post.filter(id=content["kept"].id).update(body_source="An insurer wrote the bond.")
+
+    await reindex(backend, progress=quiet)
+
+    assert await found(backend, "insurer") == [f"post-{content['kept'].id}"]
+    assert await found(backend, "guarantor") == []
+
+
+# verify
+
+
+async def test_verify_finds_no_drift_when_the_index_is_up_to_date(backend):
+    await forum_with_content(backend)
+    progress: list[str] = []
+
+    drift = await verify(backend, repair=False, progress=progress.append)
+
+    assert drift.clean
+    assert drift.checked == 2
+    assert str(drift) == "Index matches the database (2 documents)."
+    assert progress[-1] == "  checked 2 documents"
+
+
+async def test_verify_finds_missing_stale_and_extra_documents_and_changes_nothing(backend):
+    content = await forum_with_content(backend)
+    bond, kept = content["bond"], content["kept"]
+    await backend.delete([f"thread-{bond.id}"])  # missing
+    await Post.filter(id=kept.id).update(body_source="An insurer wrote the bond.")  # stale
+    ghost = SearchDoc(id="post-9999", kind="reply", title="Ghost lease", body="", url="/t/9/p/2")
+    await backend.upsert([ghost])  # extra
+    indexed = await backend.ids()
+
+    drift = await verify(backend, repair=False, progress=quiet)
+
+    assert drift.missing == [f"thread-{bond.id}"]
+    assert drift.stale == [f"post-{kept.id}"]
+    assert drift.extra == ["post-9999"]
+    assert not drift.clean
+    assert str(drift) == "Checked 2 documents: 1 missing, 1 out of date, 1 that should not be there."
+    assert await backend.ids() == indexed
+    assert await found(backend, "insurer") == []
+
+
+async def test_verify_with_repair_makes_the_index_match_the_database(backend):
+    content = await forum_with_content(backend)
+    bond, kept = content["bond"], content["kept"]
+    await backend.delete([f"thread-{bond.id}"])
+    await Post.filter(id=kept.id).update(body_source="An insurer wrote the bond.")
+    await backend.upsert([SearchDoc(id="post-9999", kind="reply", title="Ghost lease", body="", url="/t/9/p/2")])
+
+    drift = await verify(backend, repair=True, progress=quiet)
+
+    assert (len(drift.missing), len(drift.stale), len(drift.extra)) == (1, 1, 1)
+    assert (await verify(backend, repair=False, progress=quiet)).clean
+    assert await found(backend, "insurer") == [f"post-{kept.id}"]
+    assert await found(backend, "pension bond") == [f"thread-{bond.id}"]
+    assert await found(backend, "ghost") == []
+
+
+async def test_verify_notices_a_thread_moved_behind_the_outboxs_back(backend):
+    content = await forum_with_content(backend)
+    elsewhere = await make_topic("capital-finance")
+    await Thread.filter(id=content["bond"].id).update(topic_id=elsewhere.id)
+
+    drift = await verify(backend, repair=True, progress=quiet)
+
+    assert sorted(drift.stale) == sorted([f"thread-{content['bond'].id}", f"post-{content['kept'].id}"])
+    for text, doc_id in (("bond", f"thread-{content['bond'].id}"), ("guarantor", f"post-{content['kept'].id}")):
+        page = await backend.search(SearchQuery(text=text, filters={"topic": ("capital-finance",)}))
+        assert [hit.id for hit in page.hits] == [doc_id]
+
+
+async def test_verify_and_reindex_leave_the_outbox_alone(backend):
+    await forum_with_content(backend)
+    await OutboxEntry.create(doc_id="post-12345")
+
+    await verify(backend, repair=True, progress=quiet)
+    await reindex(backend, progress=quiet)
+
+    assert await OutboxEntry.all().values_list("doc_id", flat=True) == ["post-12345"]
+
+
+# The `forum` command, in a process of its own, on a database of its own.
+
+
+def forum(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in {"MEILI_URL", "MEILI_API_KEY", "TEST_DATABASE_URL", "SEARCH_INDEXING"}
+    }
+    env["DATABASE_URL"] = f"sqlite://{tmp_path / 'forum.sqlite3'}"
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "forum"), *args], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def searchable_count(database: Path) -> int:
+    with sqlite3.connect(database) as connection:
+        threads = connection.execute("SELECT count(*) FROM threads WHERE deleted_at IS NULL").fetchone()[0]
+        replies = connection.execute(
+            "SELECT count(*) FROM posts p JOIN threads t ON t.id = p.thread_id"
+            " WHERE p.number > 1 AND p.deleted_at IS NULL AND t.deleted_at IS NULL"
+        ).fetchone()[0]
+    connection.close()
+    return threads + replies
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite database with the demo content, indexed by `seed-demo`."""
+    tmp_path = tmp_path_factory.mktemp("cli")
+    ok(forum(tmp_path, "migrate"))
+    ok(forum(tmp_path, "seed-demo"))
+    return tmp_path
+
+
+def test_the_seeded_demo_database_has_an_index_that_matches_it(seeded):
+    output = ok(forum(seeded, "search-verify"))
+
+    count = searchable_count(seeded / "forum.sqlite3")
+    assert count > 10
+    assert f"Index matches the database ({count:,} documents)." in output
+    assert "  checked " in output
+
+
+def test_forum_reindex_rebuilds_a_wiped_index_and_prints_progress(seeded):
+    database = seeded / "forum.sqlite3"
+    with sqlite3.connect(database) as connection:
+        connection.execute("DELETE FROM search_documents")  # its triggers empty the FTS index
+        connection.execute("DELETE FROM search_terms")
+    connection.close()
+    wiped = forum(seeded, "search-verify")
+    assert wiped.returncode == 1
+    count = searchable_count(database)
+    assert f"{count:,} missing" in wiped.stdout
+
+    output = ok(forum(seeded, "reindex"))
+
+    assert "Rebuilding the search index from the database..." in output
+    assert re.search(rf"indexed {count:,} documents", output)
+    assert f"Done: {count:,} documents indexed." in output
+    assert "Index matches the database" in ok(forum(seeded, "search-verify"))
+
+
+def test_forum_search_verify_exits_1_on_drift_until_repaired(seeded):
+    database = seeded / "forum.sqlite3"
+    with sqlite3.connect(database) as connection:
+        # Changed behind the outbox's back: the index still has the old text.
+        connection.execute(
+            "UPDATE posts SET body_source = 'Rewritten about zeppelins' WHERE id ="
+            " (SELECT min(p.id) FROM posts p JOIN threads t ON t.id = p.thread_id"
+            "  WHERE p.number > 1 AND p.deleted_at IS NULL AND t.deleted_at IS NULL)"
+        )
+    connection.close()
+
+    found_drift = forum(seeded, "search-verify")
+    assert found_drift.returncode == 1, found_drift.stdout + found_drift.stderr
+    assert "0 missing, 1 out of date, 0 that should not be there." in found_drift.stdout
+    assert "Run `forum search-verify --repair` to fix it." in found_drift.stdout
+
+    repaired = ok(forum(seeded, "search-verify", "--repair"))
+    assert "1 out of date" in repaired and "Repaired." in repaired
+
+    assert "Index matches the database" in ok(forum(seeded, "search-verify"))
