@@ -103,8 +103,13 @@ async def similar_questions(backend: SearchBackend, title: str, viewer: User | N
 
 async def log_search(text: str, results: int) -> None:
     """Remember the query and its result count: no member, address or session."""
+    # People sometimes type an address into a search box: never keep one.
+    text = _EMAIL.sub("[email]", text).lower()
     if text:
-        await SearchLog.create(query=text.lower(), results=results)
+        await SearchLog.create(query=text, results=results)
+
+
+_EMAIL = re.compile(r"\S+@\S+")
 
 
 async def search_gaps(days: int = 90, limit: int = 50) -> list[tuple[str, int]]:

@@ -39,7 +39,8 @@ async def search(request: Request) -> Response:
     user = request.scope.get("user")
     results: SearchPage | None = None
     unavailable = False
-    if query.text or query.filters:
+    # Every engine searches words; filters narrow a search, they are not one.
+    if query.text:
         try:
             results = await services.run_search(
                 request.app.state.search, query, user, per_page=PER_PAGE
