@@ -139,6 +139,17 @@ def _search_backend(settings: Settings) -> Any:
     return build_backend(settings)
 
 
+def _search_failed(what: str, exc: SearchError) -> int:
+    """Report a search engine failure on one line of stderr: exit status 1, no traceback."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    print(f"error: {what}: {detail}", file=sys.stderr, flush=True)
+    return 1
+
+
+def _progress(message: str) -> None:
+    print(message, flush=True)
+
+
 def _cmd_search_setup(settings: Settings, args: argparse.Namespace) -> int:
     """Create the search index and apply its settings (the Procfile's release step)."""
 
@@ -148,8 +159,7 @@ def _cmd_search_setup(settings: Settings, args: argparse.Namespace) -> int:
     try:
         asyncio.run(_with_database(settings, work))
     except SearchError as exc:
-        print(f"error: the search engine is not ready: {exc}", file=sys.stderr)
-        return 1
+        return _search_failed("the search engine is not ready", exc)
     print("Search index is ready.")
     return 0
 
@@ -159,25 +169,53 @@ def _cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
 
     async def work() -> int:
         print("Rebuilding the search index from the database...", flush=True)
-        return await reindex(_search_backend(settings), progress=lambda m: print(m, flush=True))
+        return await reindex(_search_backend(settings), progress=_progress)
 
-    count = asyncio.run(_with_database(settings, work))
+    try:
+        count = asyncio.run(_with_database(settings, work))
+    except SearchError as exc:
+        return _search_failed("the search index was not rebuilt", exc)
     print(f"Done: {count:,} documents indexed.")
     return 0
 
 
 def _cmd_search_verify(settings: Settings, args: argparse.Namespace) -> int:
     from forum.search.maintenance import verify
+    from search_index.outbox import OutboxEntry
 
-    async def work() -> Any:
-        return await verify(
-            _search_backend(settings), repair=args.repair, progress=lambda m: print(m, flush=True)
-        )
+    async def work() -> tuple[Any, int, list[OutboxEntry]]:
+        dead = OutboxEntry.filter(dead=True)
+        examples = await dead.order_by("id").limit(5)
+        rejected = await dead.count()
+        if args.retry_rejected and rejected:
+            retried = await OutboxEntry.filter(dead=True).update(
+                dead=False, attempts=0, next_attempt_at=None
+            )
+            print(
+                f"{retried:,} outbox rows the search engine rejected are queued again: "
+                "the indexer will retry them.", flush=True,
+            )
+            rejected = 0
+        drift = await verify(_search_backend(settings), repair=args.repair, progress=_progress)
+        return drift, rejected, examples
 
-    drift = asyncio.run(_with_database(settings, work))
+    try:
+        drift, rejected, examples = asyncio.run(_with_database(settings, work))
+    except SearchError as exc:
+        return _search_failed("the search index was not verified", exc)
     print(drift)
     if not drift.clean:
         print("Repaired." if args.repair else "Run `forum search-verify --repair` to fix it.")
+    if rejected:
+        print(f"{rejected:,} outbox rows set aside: the search engine rejected them.")
+        for row in examples:
+            reason = " ".join(row.last_error.split())[:200] or "no reason recorded"
+            print(f"  {row.doc_id}: {reason}")
+        if rejected > len(examples):
+            print(f"  ... and {rejected - len(examples):,} more")
+        print("Run `forum search-verify --retry-rejected` to try them again.")
+    elif not args.retry_rejected:
+        print("No outbox rows set aside.")
     return 0 if drift.clean or args.repair else 1
 
 
@@ -237,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify = commands.add_parser("search-verify", help="find (and repair) index drift")
     verify.add_argument("--repair", action="store_true", help="fix what is found")
+    verify.add_argument(
+        "--retry-rejected", action="store_true",
+        help="queue the outbox rows the search engine rejected (set aside) again",
+    )
     verify.set_defaults(run=_cmd_search_verify)
 
     admin = commands.add_parser("create-admin", help="create or promote an administrator")

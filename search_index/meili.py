@@ -8,6 +8,10 @@ never share one.
 Meilisearch answers writes with a task and `wait_for_task` returns failed tasks
 without raising: every task is checked, and only `succeeded` counts. One bad
 document id fails a whole batch, so ids are checked before anything is sent.
+
+`rebuild()` (an optional capability beyond `SearchBackend`) fills a fresh index
+beside the live one and swaps the two, so searches keep answering from the old
+index until the new one is complete.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from __future__ import annotations
 import html
 import re
 import secrets
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import fields
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 import meilisearch
 import pydantic
@@ -69,6 +74,8 @@ MATCHING_STRATEGY = "all"  # every word must match, like the embedded backends
 _ID = re.compile(r"[A-Za-z0-9_-]+")
 MAX_ID_BYTES = 511
 _INDEX_UID = re.compile(r"[A-Za-z0-9_-]{1,400}")
+# A rebuild's temporary index: "<uid>__rebuild_<UTC timestamp to the microsecond>".
+REBUILD_SEPARATOR = "__rebuild_"
 # Task error codes that blame one document rather than the request.
 DOCUMENT_ERROR_CODES = frozenset({
     "invalid_document_id", "missing_document_id", "invalid_document_fields",
@@ -144,11 +151,8 @@ class MeiliBackend:
         except MeilisearchApiError as err:
             if err.code != "index_not_found":
                 raise
-            info = self._client.create_index(self.index_uid, {"primaryKey": PRIMARY_KEY})
-            task = self._wait(self._index(), info)
             # Another process may have created it first: that is success too.
-            if (task.error or {}).get("code") != "index_already_exists":
-                _check(task)
+            self._create_index(self.index_uid, exist_ok=True)
         else:
             if existing.primary_key is None:
                 _check(self._wait(existing, existing.update(primary_key=PRIMARY_KEY)))
@@ -157,7 +161,16 @@ class MeiliBackend:
                     f"Index {self.index_uid!r} has primary key {existing.primary_key!r}, "
                     f"not {PRIMARY_KEY!r}: reindex into a new index."
                 )
-        index = self._index()
+        self._apply_settings(self.index_uid)
+
+    def _create_index(self, uid: str, *, exist_ok: bool = False) -> None:
+        info = self._client.create_index(uid, {"primaryKey": PRIMARY_KEY})
+        task = self._wait(self._index(uid), info)
+        if not (exist_ok and (task.error or {}).get("code") == "index_already_exists"):
+            _check(task)
+
+    def _apply_settings(self, uid: str) -> None:
+        index = self._index(uid)
         _check(self._wait(index, index.update_settings(self.settings())))
 
     # -- writes ---------------------------------------------------------------
@@ -172,8 +185,8 @@ class MeiliBackend:
         for batch in _chunks(payload, self._batch_size):
             await self._run(self._add_batch, batch)
 
-    def _add_batch(self, batch: list[dict[str, Any]]) -> None:
-        index = self._index()
+    def _add_batch(self, batch: list[dict[str, Any]], uid: str | None = None) -> None:
+        index = self._index(uid)
         task = self._wait(index, index.add_documents(batch))
         _check(task, [doc[PRIMARY_KEY] for doc in batch])
 
@@ -200,6 +213,110 @@ class MeiliBackend:
     def _reset(self) -> None:
         index = self._index()
         _check(self._wait(index, index.delete_all_documents()))
+
+    # -- rebuilding without downtime -------------------------------------------
+
+    async def rebuild(
+        self, batches: AsyncIterator[list[SearchDoc]], progress: Callable[[str], object]
+    ) -> int:
+        """Index `batches` into a fresh index, then swap it in for the live one.
+
+        The new index `{uid}__rebuild_{timestamp}` gets the same primary key and
+        settings, and every document, batch by batch, each task checked (a bad id
+        raises DocumentRejected before anything of its batch is sent, as in
+        `upsert`). Then POST /swap-indexes exchanges it with the live index (created
+        empty first if missing, so the swap has two sides), and the old contents,
+        now under the temporary name, are deleted. Searches are answered by the old
+        index until the swap. On any failure before the swap completes the
+        temporary index is deleted and the error raised: the live index is as it
+        was. Returns the number of documents indexed.
+        """
+        temp = self.rebuild_uid()
+        await self._run(self._ensure_live_index)
+        count = 0
+        try:
+            progress(f"  building a new index {temp!r} beside {self.index_uid!r}")
+            await self._run(self._create_index, temp)
+            await self._run(self._apply_settings, temp)
+            async for docs in batches:
+                for doc in docs:
+                    reason = id_problem(doc.id)
+                    if reason:
+                        raise DocumentRejected(doc.id, reason)
+                payload = [to_document(doc) for doc in docs]
+                for batch in _chunks(payload, self._batch_size):
+                    await self._run(self._add_batch, batch, temp)
+                count += len(docs)
+                progress(f"  indexed {count:,} documents")
+            await self._run(self._swap, temp)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._abandon(temp, batches, progress)
+            raise
+        progress(f"  swapped the new index in as {self.index_uid!r}")
+        try:
+            await self._run(self._delete_index, temp)
+        except SearchError as err:  # the rebuild itself succeeded: say so, and what is left
+            progress(f"  warning: the old index, now {temp!r}, could not be deleted: {err}")
+        else:
+            progress("  deleted the old index")
+        return count
+
+    def rebuild_uid(self) -> str:
+        """A new temporary index uid for `rebuild()`."""
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        uid = f"{self.index_uid}{REBUILD_SEPARATOR}{stamp}"
+        if not _INDEX_UID.fullmatch(uid):
+            raise SearchError(f"Index uid {self.index_uid!r} is too long to rebuild beside")
+        return uid
+
+    def _ensure_live_index(self) -> None:
+        try:
+            self._client.get_index(self.index_uid)
+        except MeilisearchApiError as err:
+            if err.code != "index_not_found":
+                raise
+            self._create_index(self.index_uid, exist_ok=True)
+            self._apply_settings(self.index_uid)
+
+    def _swap(self, temp: str) -> None:
+        # The client's `swap_indexes` would use the client's shared transport (see the
+        # module docstring): the same request goes through a fresh handle's.
+        index = self._index()
+        response = index.http.post(
+            index.config.paths.swap, [{"indexes": [self.index_uid, temp]}]
+        )
+        _check(self._wait(index, TaskInfo(**response)))
+
+    def _delete_index(self, uid: str, *, missing_ok: bool = False) -> None:
+        index = self._index(uid)
+        try:
+            info = index.delete()
+        except MeilisearchApiError as err:
+            if missing_ok and err.code == "index_not_found":
+                return
+            raise
+        task = self._wait(index, info)
+        if not (missing_ok and (task.error or {}).get("code") == "index_not_found"):
+            _check(task)
+
+    async def _abandon(
+        self, temp: str, batches: AsyncIterator[list[SearchDoc]],
+        progress: Callable[[str], object],
+    ) -> None:
+        """After a failed rebuild: delete the temporary index, close the source."""
+        aclose = getattr(batches, "aclose", None)
+        if aclose is not None:
+            try:
+                await aclose()
+            except Exception:  # noqa: BLE001 - the rebuild's own error is the one to raise
+                pass
+        try:
+            await self._run(partial(self._delete_index, temp, missing_ok=True))
+        except SearchError as err:
+            progress(f"  warning: the unfinished index {temp!r} could not be deleted: {err}")
+        else:
+            progress(f"  rebuild abandoned: {temp!r} deleted, {self.index_uid!r} left as it was")
 
     # -- reads ----------------------------------------------------------------
 
@@ -332,8 +449,9 @@ class MeiliBackend:
 
     # -- plumbing -------------------------------------------------------------
 
-    def _index(self) -> Index:
-        return self._client.index(self.index_uid)  # no request; a fresh handle per thread
+    def _index(self, uid: str | None = None) -> Index:
+        # No request; a fresh handle (and transport) per call, never shared by threads.
+        return self._client.index(uid or self.index_uid)
 
     def _wait(self, index: Index, info: TaskInfo) -> Task:
         return index.wait_for_task(info.task_uid, timeout_in_ms=self._task_timeout_ms)

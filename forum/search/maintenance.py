@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol, cast
 
 from forum.search.loader import all_searchable_ids, load_documents
 from search_index.backend import SearchBackend, SearchDoc
@@ -11,15 +12,44 @@ from search_index.backend import SearchBackend, SearchDoc
 Progress = Callable[[str], object]
 
 
-async def reindex(backend: SearchBackend, progress: Progress = print) -> int:
-    """Send every searchable document again, then drop what no longer exists.
+class Rebuild(Protocol):
+    """The optional capability of a backend that rebuilds without downtime
+    (Meilisearch: a new index filled, then swapped in)."""
 
-    The index keeps answering throughout: nothing is emptied first.
+    def __call__(
+        self, batches: AsyncIterator[list[SearchDoc]], progress: Progress
+    ) -> Awaitable[int]: ...
+
+
+async def searchable_documents() -> AsyncIterator[list[SearchDoc]]:
+    """Every document the database says should be searchable, in batches."""
+    async for ids in all_searchable_ids():
+        yield [doc for doc in (await load_documents(ids)).values() if doc is not None]
+
+
+async def reindex(backend: SearchBackend, progress: Progress = print) -> int:
+    """Rebuild the index from the database; it keeps answering throughout.
+
+    A backend with `rebuild()` builds a new index and swaps it in; afterwards a
+    repairing `verify` catches up with changes the outbox delivered to the old
+    index while the new one was being filled (they would be lost in the swap).
+    Any other backend gets every document again, then loses what no longer exists:
+    nothing is emptied first.
     """
+    rebuild = cast("Rebuild | None", getattr(backend, "rebuild", None))
+    if rebuild is not None:
+        count = await rebuild(searchable_documents(), progress)
+        progress("  checking for changes made during the rebuild...")
+        drift = await verify(backend, repair=True, progress=_quiet)
+        if not drift.clean:
+            progress(
+                "  caught up with changes made during the rebuild: "
+                f"{len(drift.missing) + len(drift.stale) + len(drift.extra):,} documents"
+            )
+        return count
     await backend.ensure_index()
     seen: set[str] = set()
-    async for ids in all_searchable_ids():
-        docs = [doc for doc in (await load_documents(ids)).values() if doc is not None]
+    async for docs in searchable_documents():
         await backend.upsert(docs)
         seen.update(doc.id for doc in docs)
         progress(f"  indexed {len(seen):,} documents")
@@ -28,6 +58,10 @@ async def reindex(backend: SearchBackend, progress: Progress = print) -> int:
         await backend.delete(extra)
         progress(f"  removed {len(extra):,} documents that no longer exist")
     return len(seen)
+
+
+def _quiet(message: str) -> None:
+    pass
 
 
 @dataclass

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +19,7 @@ from forum.search import engine
 from forum.search.maintenance import reindex, verify
 from forum.threads import services
 from forum.threads.models import Post, Thread
-from search_index.backend import SearchBackend, SearchDoc, SearchQuery
+from search_index.backend import SearchBackend, SearchDoc, SearchError, SearchQuery
 from search_index.outbox import OutboxEntry
 from tests.factories import make_reply, make_thread, make_topic, make_user
 
@@ -93,6 +96,83 @@ async def test_reindex_of_an_empty_forum_empties_the_index(backend):
 
     assert await reindex(backend, progress=quiet) == 0
     assert await backend.ids() == {}
+
+
+class SwappingBackend:
+    """The embedded backend plus a `rebuild()`, as Meilisearch has one.
+
+    Its rebuild stands in for "fill a new index, swap it in": it collects the
+    batches, runs `meanwhile` (what happens while a real rebuild is busy), then
+    replaces the whole index with what it collected.
+    """
+
+    def __init__(self, inner: SearchBackend, meanwhile: Callable[[], Awaitable[Any]] | None = None):
+        self.inner = inner
+        self.meanwhile = meanwhile
+        self.batches: list[list[str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def ensure_index(self) -> None:
+        raise AssertionError("a backend that rebuilds is not upserted into")
+
+    async def rebuild(self, batches: AsyncIterator[list[SearchDoc]], progress) -> int:
+        docs: list[SearchDoc] = []
+        async for batch in batches:
+            self.batches.append([doc.id for doc in batch])
+            docs += batch
+            progress(f"  indexed {len(docs):,} documents")
+        if self.meanwhile:
+            await self.meanwhile()
+        await self.inner.reset()
+        await self.inner.upsert(docs)
+        return len(docs)
+
+
+async def test_reindex_uses_the_backends_rebuild_when_it_has_one(backend):
+    content = await forum_with_content(backend)
+    expected = await backend.ids()
+    await backend.reset()
+    swapping = SwappingBackend(backend)
+    progress: list[str] = []
+
+    assert await reindex(swapping, progress=progress.append) == 2
+
+    assert sorted(doc_id for batch in swapping.batches for doc_id in batch) == sorted(expected)
+    assert await backend.ids() == expected
+    assert await found(backend, "guarantor") == [f"post-{content['kept'].id}"]
+    assert progress[-2:] == [
+        "  indexed 2 documents", "  checking for changes made during the rebuild...",
+    ]
+
+
+async def test_reindex_by_rebuild_catches_up_with_changes_made_while_it_ran(backend):
+    """The outbox delivers such changes to the old index, which the swap throws away."""
+    content = await forum_with_content(backend)
+
+    async def meanwhile() -> None:
+        await Post.filter(id=content["kept"].id).update(body_source="An insurer wrote the bond.")
+
+    progress: list[str] = []
+    await reindex(SwappingBackend(backend, meanwhile), progress=progress.append)
+
+    assert await found(backend, "insurer") == [f"post-{content['kept'].id}"]
+    assert await found(backend, "guarantor") == []
+    assert progress[-1] == "  caught up with changes made during the rebuild: 1 documents"
+    assert (await verify(backend, repair=False, progress=quiet)).clean
+
+
+async def test_a_failed_rebuild_raises_and_leaves_the_index_as_it_was(backend):
+    await forum_with_content(backend)
+    before = await backend.ids()
+
+    async def meanwhile() -> None:
+        raise SearchError("Meilisearch task 7 (indexSwap) failed: boom")
+
+    with pytest.raises(SearchError, match="boom"):
+        await reindex(SwappingBackend(backend, meanwhile), progress=quiet)
+    assert await backend.ids() == before
 
 
 async def test_reindex_picks_up_changes_made_without_the_outbox(backend):
@@ -182,12 +262,13 @@ async def test_verify_and_reindex_leave_the_outbox_alone(backend):
 # The `forum` command, in a process of its own, on a database of its own.
 
 
-def forum(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def forum(tmp_path: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {
         key: value for key, value in os.environ.items()
         if key not in {"MEILI_URL", "MEILI_API_KEY", "TEST_DATABASE_URL", "SEARCH_INDEXING"}
     }
     env["DATABASE_URL"] = f"sqlite://{tmp_path / 'forum.sqlite3'}"
+    env.update(extra_env)
     return subprocess.run(
         [str(Path(sys.executable).parent / "forum"), *args], cwd=tmp_path, env=env,
         capture_output=True, text=True, timeout=120, check=False,
@@ -226,6 +307,7 @@ def test_the_seeded_demo_database_has_an_index_that_matches_it(seeded):
     assert count > 10
     assert f"Index matches the database ({count:,} documents)." in output
     assert "  checked " in output
+    assert "No outbox rows set aside." in output
 
 
 def test_forum_reindex_rebuilds_a_wiped_index_and_prints_progress(seeded):
@@ -267,3 +349,54 @@ def test_forum_search_verify_exits_1_on_drift_until_repaired(seeded):
     assert "1 out of date" in repaired and "Repaired." in repaired
 
     assert "Index matches the database" in ok(forum(seeded, "search-verify"))
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [
+    ("reindex",), ("search-verify",), ("search-verify", "--repair"), ("search-setup",),
+])
+def test_an_unreachable_search_engine_is_one_line_on_stderr_and_exit_1(seeded, command):
+    result = forum(seeded, *command, MEILI_URL=f"http://127.0.0.1:{closed_port()}")
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "Meilisearch is unreachable" in line
+
+
+def test_search_verify_reports_rejected_rows_and_retry_rejected_queues_them_again(seeded):
+    database = seeded / "forum.sqlite3"
+    reason = "post-99999: Meilisearch document ids may only contain A-Z, a-z, 0-9"
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "INSERT INTO index_outbox (doc_id, created_at, attempts, next_attempt_at,"
+            " last_error, dead) VALUES ('post-99999', '2024-03-01 09:30:00+00:00', 4,"
+            " '2024-03-01 09:40:00+00:00', ?, 1)", (reason,),
+        )
+    connection.close()
+    try:
+        reported = ok(forum(seeded, "search-verify"))
+        assert "1 outbox rows set aside: the search engine rejected them." in reported
+        assert f"  post-99999: {reason}" in reported
+        assert "Run `forum search-verify --retry-rejected` to try them again." in reported
+
+        retried = ok(forum(seeded, "search-verify", "--retry-rejected"))
+        assert "1 outbox rows the search engine rejected are queued again" in retried
+        assert "Index matches the database" in retried
+        with sqlite3.connect(database) as connection:
+            rows = connection.execute(
+                "SELECT dead, attempts, next_attempt_at, last_error FROM index_outbox"
+                " WHERE doc_id = 'post-99999'"
+            ).fetchall()
+        connection.close()
+        assert rows == [(0, 0, None, reason)]  # the last reason stays, for the record
+        assert "No outbox rows set aside." in ok(forum(seeded, "search-verify"))
+    finally:
+        with sqlite3.connect(database) as connection:
+            connection.execute("DELETE FROM index_outbox WHERE doc_id = 'post-99999'")
+        connection.close()

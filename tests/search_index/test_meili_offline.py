@@ -19,7 +19,7 @@ import json
 import re
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -72,7 +72,8 @@ class RecordingStub:
     stuck_tasks: bool = False
     requests: list[Recorded] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    _tasks: dict[int, tuple[str, int]] = field(default_factory=dict)  # uid -> (type, polls)
+    # task uid -> (type, index uid, polls)
+    _tasks: dict[int, tuple[str, str | None, int]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, method: str, raw_path: str, headers: Any, raw_body: bytes) -> tuple[int, Any]:
@@ -100,7 +101,7 @@ class RecordingStub:
             if not self.index_exists:
                 return 404, self._not_found()
             index = self.api.example("get", template, 200)
-            return 200, {**index, "uid": INDEX, "primaryKey": self.index_primary_key}
+            return 200, {**index, "uid": index_uid(path), "primaryKey": self.index_primary_key}
         if (method, template) == ("get", "/tasks/{task_id}"):
             return 200, self._task_view(int(path.rsplit("/", 1)[1]))
         if (method, template) == ("post", "/indexes/{index_uid}/search"):
@@ -123,24 +124,29 @@ class RecordingStub:
             ("post", "/indexes/{index_uid}/documents"): "documentAdditionOrUpdate",
             ("post", "/indexes/{index_uid}/documents/delete-batch"): "documentDeletion",
             ("delete", "/indexes/{index_uid}/documents"): "documentDeletion",
+            ("delete", "/indexes/{index_uid}"): "indexDeletion",
+            ("post", "/swap-indexes"): "indexSwap",
         }
         if (method, template) in task_types:
-            return 202, self._enqueue(method, template, task_types[method, template])
+            uid = body["uid"] if template == "/indexes" else index_uid(path)
+            return 202, self._enqueue(method, template, task_types[method, template], uid)
         raise AssertionError(f"no canned answer for {method.upper()} {template}")
 
-    def _enqueue(self, method: str, template: str, task_type: str) -> dict[str, Any]:
+    def _enqueue(
+        self, method: str, template: str, task_type: str, index: str | None
+    ) -> dict[str, Any]:
         with self._lock:
             uid = len(self._tasks)
-            self._tasks[uid] = (task_type, 0)
+            self._tasks[uid] = (task_type, index, 0)
         summary = self.api.example(method, template, 202)
-        return {**summary, "taskUid": uid, "indexUid": INDEX, "type": task_type}
+        return {**summary, "taskUid": uid, "indexUid": index, "type": task_type}
 
     def _task_view(self, uid: int) -> dict[str, Any]:
         with self._lock:
-            task_type, polls = self._tasks[uid]
-            self._tasks[uid] = (task_type, polls + 1)
+            task_type, index, polls = self._tasks[uid]
+            self._tasks[uid] = (task_type, index, polls + 1)
         view = {**self.api.example("get", "/tasks/{task_id}", 200), "uid": uid,
-                "indexUid": INDEX, "type": task_type}
+                "indexUid": index, "type": task_type}
         if polls == 0 or self.stuck_tasks:  # first poll: still enqueued, as the server says
             return {**view, "status": "enqueued", "startedAt": None, "finishedAt": None,
                     "duration": None}
@@ -151,6 +157,13 @@ class RecordingStub:
     def _not_found(self) -> dict[str, Any]:
         example = self.api.example("get", "/indexes/{index_uid}", 404)
         return {**example, "message": f"Index `{INDEX}` not found."}
+
+    def writes(self) -> list[tuple[str, str]]:
+        """(method, path) of every request but task polls, in order."""
+        return [(r.method, r.path) for r in self.requests if not r.path.startswith("/tasks/")]
+
+    def tasks_of_type(self, task_type: str) -> list[int]:
+        return [uid for uid, (kind, _, _) in sorted(self._tasks.items()) if kind == task_type]
 
     def sent(self, method: str, template: str) -> list[Recorded]:
         return [r for r in self.requests
@@ -163,6 +176,12 @@ class RecordingStub:
             self.api.validate_request(
                 r.method, r.path, r.body, content_type=r.content_type, query=r.query,
             )
+
+
+def index_uid(path: str) -> str | None:
+    """The index a request path names ("/indexes/x/search" -> "x"), if any."""
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "indexes" else None
 
 
 @pytest.fixture(scope="session")
@@ -253,6 +272,18 @@ def documented_search_result(
     return result
 
 
+async def batches_of(
+    *groups: Iterable[SearchDoc], closed: list[bool] | None = None
+) -> AsyncIterator[list[SearchDoc]]:
+    """The documents a rebuild reads, batch by batch; `closed` notes that it was closed."""
+    try:
+        for group in groups:
+            yield list(group)
+    finally:
+        if closed is not None:
+            closed.append(True)
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -282,6 +313,7 @@ async def test_every_request_the_backend_sends_is_documented_in_openapi(
     ))
     await backend.ids()
     await backend.reset()
+    await backend.rebuild(batches_of([doc(1), doc(2), doc(3)]), progress=[].append)
 
     stub.check_documented()
     operations = {(r.method, api.template_for(r.path)) for r in stub.requests}
@@ -291,6 +323,7 @@ async def test_every_request_the_backend_sends_is_documented_in_openapi(
         ("POST", "/indexes/{index_uid}/documents/delete-batch"),
         ("POST", "/indexes/{index_uid}/search"), ("POST", "/indexes/{index_uid}/documents/fetch"),
         ("DELETE", "/indexes/{index_uid}/documents"),
+        ("POST", "/swap-indexes"), ("DELETE", "/indexes/{index_uid}"),
     }
 
 
@@ -304,6 +337,12 @@ def test_the_openapi_check_refuses_what_the_server_would_refuse(api: MeiliOpenAP
             api.validate_request("post", search, bad, content_type="application/json")
     with pytest.raises(NotDocumented):
         api.validate_request("post", search, {"q": "a"}, content_type="text/plain")
+    api.validate_request("post", "/swap-indexes", [{"indexes": ["a", "b"]}],
+                         content_type="application/json")
+    for bad in ({"indexes": ["a", "b"]}, [{"indexs": ["a", "b"]}],
+                [{"indexes": ["a", "b"], "renam": True}]):
+        with pytest.raises(NotDocumented):
+            api.validate_request("post", "/swap-indexes", bad, content_type="application/json")
     with pytest.raises(NotDocumented):
         api.validate_request("post", "/indexes/x/documents", [{"id": "a"}],
                              content_type="application/json", query={"primaryKy": ["id"]})
@@ -470,6 +509,194 @@ async def test_ids_pages_through_every_document(stub: RecordingStub) -> None:
     fetches = [r.body for r in stub.sent("POST", "/indexes/{index_uid}/documents/fetch")]
     assert fetches == [{"fields": ["id", "version"], "limit": 1000, "offset": o}
                        for o in (0, 1000, 2000)]
+
+
+# -- rebuild: a new index, filled, then swapped in ------------------------------
+
+TEMP = re.compile(rf"{INDEX}__rebuild_\d{{8}}T\d{{12}}Z")
+
+
+def temp_uid(stub: RecordingStub) -> str:
+    """The temporary index the rebuild created (the last POST /indexes)."""
+    uid = stub.sent("POST", "/indexes")[-1].body["uid"]
+    assert TEMP.fullmatch(uid), uid
+    return str(uid)
+
+
+async def test_rebuild_fills_a_new_index_swaps_it_in_and_deletes_the_old_one(
+    stub: RecordingStub, api: MeiliOpenAPI
+) -> None:
+    backend = backend_for(stub, batch_size=2)
+    progress: list[str] = []
+
+    count = await backend.rebuild(batches_of([doc(1), doc(2), doc(3)], [doc(4)]), progress.append)
+
+    assert count == 4
+    temp = temp_uid(stub)
+    assert stub.writes() == [
+        ("GET", f"/indexes/{INDEX}"),  # the live index exists: left alone until the swap
+        ("POST", "/indexes"),
+        ("PATCH", f"/indexes/{temp}/settings"),
+        ("POST", f"/indexes/{temp}/documents"),
+        ("POST", f"/indexes/{temp}/documents"),
+        ("POST", f"/indexes/{temp}/documents"),
+        ("POST", "/swap-indexes"),
+        ("DELETE", f"/indexes/{temp}"),  # the old contents, under the temporary name
+    ]
+    [create] = stub.sent("POST", "/indexes")
+    assert create.body == {"uid": temp, "primaryKey": "id"}
+    [settings] = stub.sent("PATCH", "/indexes/{index_uid}/settings")
+    assert settings.body == backend.settings()
+    batches = [r.body for r in stub.sent("POST", "/indexes/{index_uid}/documents")]
+    assert [[d["id"] for d in batch] for batch in batches] == [
+        ["post-1", "post-2"], ["post-3"], ["post-4"],
+    ]
+    assert batches[0][0]["created_at"] == datetime(2024, 3, 2, 9, 30, tzinfo=UTC).timestamp()
+    [swap] = stub.sent("POST", "/swap-indexes")
+    assert swap.body == [{"indexes": [INDEX, temp]}]
+    assert swap.content_type == "application/json"
+    api.validate_request("post", "/swap-indexes", swap.body, content_type="application/json")
+    # Every task was waited for until it succeeded before the next step was sent.
+    polls = {int(r.path.rsplit("/", 1)[1]) for r in stub.sent("GET", "/tasks/{task_id}")}
+    assert polls == set(range(7))  # create, settings, 3 batches, swap, delete
+    [swap_task] = stub.tasks_of_type("indexSwap")
+    last_swap_poll = max(i for i, r in enumerate(stub.requests) if r.path == f"/tasks/{swap_task}")
+    delete_at = next(i for i, r in enumerate(stub.requests) if r.method == "DELETE")
+    assert last_swap_poll < delete_at
+    assert progress == [
+        f"  building a new index {temp!r} beside {INDEX!r}",
+        "  indexed 3 documents", "  indexed 4 documents",
+        f"  swapped the new index in as {INDEX!r}", "  deleted the old index",
+    ]
+
+
+async def test_rebuild_creates_a_missing_live_index_first_so_the_swap_has_two_sides(
+    stub: RecordingStub
+) -> None:
+    stub.index_exists = False
+    await backend_for(stub).rebuild(batches_of([doc(1)]), progress=[].append)
+
+    temp = temp_uid(stub)
+    assert [r.body for r in stub.sent("POST", "/indexes")] == [
+        {"uid": INDEX, "primaryKey": "id"}, {"uid": temp, "primaryKey": "id"},
+    ]
+    assert stub.writes() == [
+        ("GET", f"/indexes/{INDEX}"), ("POST", "/indexes"), ("PATCH", f"/indexes/{INDEX}/settings"),
+        ("POST", "/indexes"), ("PATCH", f"/indexes/{temp}/settings"),
+        ("POST", f"/indexes/{temp}/documents"),
+        ("POST", "/swap-indexes"), ("DELETE", f"/indexes/{temp}"),
+    ]
+    assert stub.sent("POST", "/indexes/{index_uid}/documents")[0].body[0]["id"] == "post-1"
+
+
+async def test_rebuilding_from_nothing_swaps_in_an_empty_index(stub: RecordingStub) -> None:
+    assert await backend_for(stub).rebuild(batches_of(), progress=[].append) == 0
+    assert not stub.sent("POST", "/indexes/{index_uid}/documents")
+    assert [m for m, _ in stub.writes()] == ["GET", "POST", "PATCH", "POST", "DELETE"]
+
+
+def assert_abandoned(stub: RecordingStub, progress: list[str]) -> None:
+    """The temporary index was deleted, nothing was swapped, the live index untouched."""
+    temp = temp_uid(stub)
+    assert not stub.sent("POST", "/swap-indexes")
+    assert stub.writes()[-1] == ("DELETE", f"/indexes/{temp}")
+    assert [path for method, path in stub.writes()
+            if index_uid(path) == INDEX] == [f"/indexes/{INDEX}"]  # the GET only
+    assert progress[-1] == f"  rebuild abandoned: {temp!r} deleted, {INDEX!r} left as it was"
+
+
+async def test_a_failed_document_task_abandons_the_rebuild(stub: RecordingStub) -> None:
+    stub.failing_tasks["documentAdditionOrUpdate"] = {
+        "message": 'The `_geo` field in the document with the id: `"post-12"` is not an object.',
+        "code": "invalid_document_geo_field", "type": "invalid_request",
+        "link": "https://docs.meilisearch.com/errors#invalid_document_geo_field",
+    }
+    closed: list[bool] = []
+    progress: list[str] = []
+    with pytest.raises(DocumentRejected) as rejected:
+        await backend_for(stub).rebuild(
+            batches_of([doc(1), doc(12)], [doc(2)], closed=closed), progress.append
+        )
+    assert rejected.value.doc_id == "post-12"
+    assert len(stub.sent("POST", "/indexes/{index_uid}/documents")) == 1  # the rest unsent
+    assert closed == [True]  # the source of documents is closed, not left pending
+    assert_abandoned(stub, progress)
+
+
+async def test_a_task_failure_that_blames_no_document_abandons_the_rebuild(
+    stub: RecordingStub
+) -> None:
+    stub.failing_tasks["documentAdditionOrUpdate"] = {
+        "message": "Maximum database size has been reached.",
+        "code": "database_size_limit_reached", "type": "internal",
+        "link": "https://docs.meilisearch.com/errors#database_size_limit_reached",
+    }
+    progress: list[str] = []
+    with pytest.raises(SearchError, match="Maximum database size") as failed:
+        await backend_for(stub).rebuild(batches_of([doc(1), doc(2)]), progress.append)
+    assert not isinstance(failed.value, DocumentRejected)
+    assert_abandoned(stub, progress)
+
+
+async def test_a_bad_id_abandons_the_rebuild_before_its_batch_is_sent(stub: RecordingStub) -> None:
+    progress: list[str] = []
+    with pytest.raises(DocumentRejected) as rejected:
+        await backend_for(stub).rebuild(
+            batches_of([doc(1)], [doc(2), doc(3, id="post 3")]), progress.append
+        )
+    assert rejected.value.doc_id == "post 3"
+    [sent] = stub.sent("POST", "/indexes/{index_uid}/documents")
+    assert [d["id"] for d in sent.body] == ["post-1"]
+    assert_abandoned(stub, progress)
+
+
+async def test_a_failed_settings_task_abandons_the_rebuild(stub: RecordingStub) -> None:
+    stub.failing_tasks["settingsUpdate"] = {
+        "message": "Attribute `created_at` is not sortable.",
+        "code": "invalid_settings_sortable_attributes",
+        "type": "invalid_request", "link": "https://docs.meilisearch.com/errors",
+    }
+    progress: list[str] = []
+    with pytest.raises(SearchError, match="not sortable"):
+        await backend_for(stub).rebuild(batches_of([doc(1)]), progress.append)
+    assert not stub.sent("POST", "/indexes/{index_uid}/documents")
+    assert_abandoned(stub, progress)
+
+
+async def test_a_failed_swap_abandons_the_rebuild(stub: RecordingStub) -> None:
+    stub.failing_tasks["indexSwap"] = {
+        "message": "Indexes `mkn_test` not found.", "code": "index_not_found",
+        "type": "invalid_request", "link": "https://docs.meilisearch.com/errors#index_not_found",
+    }
+    progress: list[str] = []
+    with pytest.raises(SearchError, match="not found"):
+        await backend_for(stub).rebuild(batches_of([doc(1)]), progress.append)
+    assert len(stub.sent("POST", "/swap-indexes")) == 1
+    assert stub.writes()[-1] == ("DELETE", f"/indexes/{temp_uid(stub)}")
+
+
+async def test_an_old_index_that_cannot_be_deleted_is_reported_not_raised(
+    stub: RecordingStub
+) -> None:
+    stub.failing_tasks["indexDeletion"] = {
+        "message": "Internal error.", "code": "internal", "type": "internal",
+        "link": "https://docs.meilisearch.com/errors#internal",
+    }
+    progress: list[str] = []
+    assert await backend_for(stub).rebuild(batches_of([doc(1)]), progress.append) == 1
+    assert len(stub.sent("POST", "/swap-indexes")) == 1
+    assert progress[-1].startswith(
+        f"  warning: the old index, now {temp_uid(stub)!r}, could not be deleted:"
+    )
+    assert "Internal error" in progress[-1]
+
+
+def test_an_index_uid_too_long_for_a_temporary_twin_is_refused() -> None:
+    backend = MeiliBackend(url="http://127.0.0.1:1", index_uid="i" * 390)
+    with pytest.raises(SearchError, match="too long"):
+        backend.rebuild_uid()
+    assert TEMP.fullmatch(MeiliBackend(url="http://127.0.0.1:1", index_uid=INDEX).rebuild_uid())
+
 
 
 # -- search -------------------------------------------------------------------
@@ -655,6 +882,7 @@ async def test_an_unreachable_server_raises_backend_unavailable() -> None:
         backend.ensure_index, lambda: backend.upsert([doc(1)]),
         lambda: backend.delete(["post-1"]), lambda: backend.search(SearchQuery(text="tupe")),
         backend.ids, backend.reset,
+        lambda: backend.rebuild(batches_of([doc(1)]), progress=[].append),
     ]
     for call in calls:
         with pytest.raises(BackendUnavailable):
