@@ -135,9 +135,13 @@ async def visible_hits(hits: list[SearchHit]) -> tuple[list[SearchHit], dict[str
     post_ids = {n for hit in hits if (n := _number(hit.id, "post")) is not None}
     if not (thread_ids or post_ids):
         return hits, {}
+    # Only the non-empty parts: an empty IN becomes "1=0 OR ...", which SQLite
+    # answers by scanning every post.
+    parts = ([Q(id__in=post_ids)] if post_ids else []) + (
+        [Q(thread_id__in=thread_ids, number=1)] if thread_ids else []
+    )
     rows = await Post.filter(
-        Q(id__in=post_ids) | Q(thread_id__in=thread_ids, number=1),
-        deleted_at=None, thread__deleted_at=None,
+        Q(*parts, join_type="OR"), deleted_at=None, thread__deleted_at=None,
     ).values_list("id", "number", "thread_id", "thread__title", "thread__slug")
     live_threads = {thread_id for _, number, thread_id, _, _ in rows if number == 1}
     replies = {
