@@ -51,8 +51,13 @@ test: install-dev
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory audit
 
+# Benchmarks (never part of `make test`): e.g. make bench BENCH_ARGS="--database postgres".
+# The load generator is wrk from Debian's packages.
 bench: install-dev
-	$(PY) -m bench.run
+	@command -v wrk >/dev/null 2>&1 || { echo "--- installing wrk (Debian package)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }; }
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,139 @@
+"""The load generator: ``wrk`` (Debian's package), in its own process, closed loop.
+
+`wrk` keeps `connections` requests in flight for the whole run (each connection
+sends its next request when the previous answer arrives). `bench/wrk_report.lua`
+makes it report its latency distribution, request count and errors as JSON,
+socket errors and non-2xx answers apart.
+
+Only loopback URLs are accepted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench import machine
+from bench.server import Server
+
+SCRIPT = Path(__file__).with_name("wrk_report.lua")
+INSTALL_HINT = "install it from Debian's packages: apt-get install -y wrk"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One URL to load. `headers` are "Name: value" strings sent with every request."""
+
+    name: str
+    path: str
+    description: str = ""
+    headers: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    connections: int = 8
+    seconds: int = 15
+    warmup_seconds: int = 3
+    threads: int = 2  # wrk threads (each drives connections/threads connections)
+
+
+def wrk_binary() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        raise SystemExit(f"bench: the load generator `wrk` is missing: {INSTALL_HINT}")
+    return path
+
+
+def wrk_version() -> str:
+    result = subprocess.run([wrk_binary(), "-v"], capture_output=True, text=True)
+    return (result.stdout or result.stderr).splitlines()[0].split(" Copyright")[0].strip()
+
+
+def require_loopback(url: str) -> None:
+    host = urlsplit(url).hostname or ""
+    if not (host.startswith("127.") or host in ("localhost", "::1")):
+        raise SystemExit(f"bench: refusing to send load to {url!r}: 127.0.0.1 only")
+
+
+def fetch(url: str, headers: tuple[str, ...] = (), timeout: float = 30.0) -> tuple[int, bytes]:
+    """One request (preflight checks): the status and the body."""
+    require_loopback(url)
+    request = urllib.request.Request(url)
+    for header in headers:
+        name, _, value = header.partition(":")
+        request.add_header(name.strip(), value.strip())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def run_wrk(url: str, settings: LoadSettings, seconds: int, headers: tuple[str, ...] = ()) -> dict:
+    """Drive `url` for `seconds`; wrk's figures as a dict (see wrk_report.lua)."""
+    require_loopback(url)
+    threads = max(1, min(settings.threads, settings.connections))
+    command = [
+        wrk_binary(), f"-t{threads}", f"-c{settings.connections}", f"-d{seconds}s",
+        "--timeout", "10s", "-s", str(SCRIPT), url, "--", *headers,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    for line in result.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return json.loads(line.removeprefix("WRK_JSON "))
+    raise SystemExit(
+        f"bench: wrk gave no report (exit {result.returncode}):\n{result.stdout}\n{result.stderr}"
+    )
+
+
+def measure(server: Server, scenario: Scenario, settings: LoadSettings) -> dict:
+    """Warm up, then load `scenario` and return its figures, CPU accounting included."""
+    url = server.base_url + scenario.path
+    if settings.warmup_seconds:
+        run_wrk(url, settings, settings.warmup_seconds, scenario.headers)
+    database_pids = server.database_pids()  # after the warm-up: the pool is open
+    machine_before = machine.machine_busy_seconds()
+    server_before = server.cpu_seconds()
+    database_before = machine.pids_seconds(database_pids)
+    loadgen_before = machine.children_seconds()
+    started = time.perf_counter()
+    report = run_wrk(url, settings, settings.seconds, scenario.headers)
+    window = machine.CpuWindow(
+        wall_seconds=time.perf_counter() - started,
+        machine_seconds=machine.machine_busy_seconds() - machine_before,
+        server_seconds=server.cpu_seconds() - server_before,
+        loadgen_seconds=machine.children_seconds() - loadgen_before,
+        database_seconds=machine.pids_seconds(database_pids) - database_before,
+    )
+    return summarise(scenario, report) | {"cpu": window.describe(), "workers": server.workers()}
+
+
+def summarise(scenario: Scenario, report: dict) -> dict:
+    seconds = report["duration_us"] / 1e6
+    errors = report["errors"]
+    socket_errors = errors["connect"] + errors["read"] + errors["write"] + errors["timeout"]
+    latency = {key: round(value / 1000, 2) for key, value in report["latency_us"].items()}
+    return {
+        "name": scenario.name,
+        "path": scenario.path,
+        "description": scenario.description,
+        "requests": report["requests"],
+        "seconds": round(seconds, 2),
+        "requests_per_second": round(report["requests"] / seconds, 1) if seconds else 0.0,
+        "latency_ms": latency,
+        "errors": {
+            "socket": socket_errors,
+            "non2xx": errors["non2xx"],
+            "last_non2xx_status": errors["last_non2xx_status"] or None,
+            "detail": errors,
+        },
+        "bytes": report["bytes"],
+    }

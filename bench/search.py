@@ -1,0 +1,70 @@
+"""The search suite (issue 3, "Speed"): search pages at 8 concurrent clients.
+
+Targets on the standard dataset, on this 2-core machine: search p95 under 30 ms
+for the embedded backends (SQLite FTS5, PostgreSQL full-text), and indexing the
+whole dataset (`forum reindex`) in under a minute.
+
+The words come from the standard dataset's vocabulary (document frequencies
+over its 40,051 posts):
+
+- "demanded": 1 post, the hot thread's title (present at every --threads size);
+- "contract": about 36,400 posts (91 %): the "very common word" path;
+- "pensoin": "pension" (about 20,700 posts) with two letters swapped, one typo;
+- "pension deficit": two words, both frequent, about 7,500 matches together;
+- "governance" among questions only: a filter (``kind=question``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bench.load import Scenario
+
+NAME = "search"
+P95_TARGET_MS = 30.0
+REINDEX_TARGET_S = 60.0
+
+
+def scenarios() -> list[Scenario]:
+    return [
+        Scenario("search rare word", "/search?q=demanded", "1 match"),
+        Scenario("search common word", "/search?q=contract", "~91% of posts"),
+        Scenario("search typo", "/search?q=pensoin", "'pension' with a swap"),
+        Scenario("search two words", "/search?q=pension+deficit", "AND of two common words"),
+        Scenario("search filtered", "/search?q=governance&kind=question", "kind=question"),
+    ]
+
+
+_COUNT = re.compile(rb'class="result-count">\s*([\d,]+) result')
+_UNAVAILABLE = b"Search is unavailable"
+
+
+def check_page(status: int, body: bytes) -> tuple[int | None, str | None]:
+    """The result count a search page shows, and what is wrong with it (None: fine)."""
+    if status != 200:
+        return None, f"status {status}"
+    if _UNAVAILABLE in body:
+        return None, "the page says search is unavailable"
+    found = _COUNT.search(body)
+    if found is None:
+        return None, "no result count on the page"
+    count = int(found.group(1).replace(b",", b""))
+    return count, None if count else "no results"
+
+
+def targets(build: dict, measured: list[dict]) -> list[dict]:
+    found = [
+        {
+            "name": "forum reindex (whole dataset)", "value": build["reindex_s"],
+            "limit": REINDEX_TARGET_S, "unit": "s",
+        }
+    ]
+    for result in measured:
+        if result["name"].startswith("search"):
+            found.append({
+                "name": f"{result['name']} p95", "value": result["latency_ms"]["p95"],
+                "limit": P95_TARGET_MS, "unit": "ms",
+            })
+    for target in found:
+        target["met"] = target["value"] is not None and target["value"] < target["limit"]
+    return found
