@@ -2,27 +2,32 @@
 
 Tables (``{prefix}documents`` and ``{prefix}words``, created by `ensure_index`):
 
-- ``documents``: one row per SearchDoc, with `tsv`, the title (weight A), tags (B)
-  and body (C) as a tsvector built in Python from `tokens` (so that case,
-  diacritics and punctuation behave as in every other backend, whatever the
-  database's locale, with no extension but pg_trgm). `tsv` and `body` are kept
-  out of line (TOAST), so that the rows a search visits stay small; `tsv` has no
-  planner statistics, so that PostgreSQL always answers a text match with the
-  GIN index rather than by reading every document's tsvector.
+- ``documents``: one row per SearchDoc, with `tsv`: title (weight A), tags (B)
+  and body (C), built in Python from `tokens`, so that case, diacritics and
+  punctuation behave as in every other backend whatever the database's locale,
+  and with one extra lexeme per glossary wording found (`concept`), so that
+  synonyms match without checking word positions. `tsv` has no planner
+  statistics: PostgreSQL then always answers a text match with its GIN index,
+  never by reading every document's tsvector. There is no index on `acl`: every
+  searcher has "public", so it never narrows a search, and a cached plan would
+  start from it.
 - ``words``: the vocabulary with document counts, kept in step by every write in
   the same statement; a trigram (GiST) index finds the neighbours of a misspelt
-  word for typo tolerance and "did you mean".
+  word for typo tolerance (Meilisearch's budget) and "did you mean".
 
 Queries use the shared syntax (`query_syntax`: words, "phrases", -exclusions,
 the semantics of ``websearch_to_tsquery``) and become a tsquery made of quoted
 lexemes only, sent as one parameter: nothing typed can break it. Each plain word
-also matches the vocabulary words within its typo budget and, as a group, the
-glossary's other wordings; the last word being typed matches as a prefix.
+also matches its typo alternatives, glossary wordings their group's concept,
+and the last word being typed matches as a prefix.
 
-Costs stay bounded for words found nearly everywhere (DESIGN §8): the total and
-the facet counts are exact (one pass over the matches' small columns), but
-ts_rank_cd ranks only the `RANK_LIMIT` newest matches; later pages continue
-newest first, as in the SQLite backend.
+A search is a few statements in one transaction, planned for their parameters
+(asyncpg prepares every statement, and a generic plan cannot tell a word found
+everywhere from a rare one) and without sequential scans. Costs stay bounded for words found nearly
+everywhere (DESIGN §8): the total and facet counts are exact, from one pass over
+the matches' small columns; ts_rank_cd ranks the `RANK_LIMIT` newest matches
+(found by walking the created_at index when matches are dense), and later pages
+continue newest first, as in the SQLite backend.
 """
 
 from __future__ import annotations
@@ -31,16 +36,20 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
+import asyncpg
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import BaseORMException
 
 from search_index import synonyms, typos
 from search_index.backend import (
     FACETS,
+    BackendUnavailable,
     DocumentRejected,
     SearchDoc,
     SearchError,
@@ -52,7 +61,7 @@ from search_index.highlight import Matches, highlight, snippet
 from search_index.query_syntax import ParsedQuery, parse_query
 from search_index.tokens import tokenize
 
-RANK_LIMIT = 1000
+RANK_LIMIT = 500
 # Walking the created_at index costs about this many times more per document
 # than a match found through the GIN index, for the choice of plan.
 WALK_COST = 4
@@ -62,9 +71,10 @@ MAX_OFFSET = 10**9
 MIN_PREFIX_LENGTH = 2  # a one-letter prefix would merge a large part of the index
 # ts_rank_cd weights in PostgreSQL's order {D, C, B, A}: body C, tags B, title A.
 RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
-TYPO_ALTERNATIVES = 8  # per query word: the nearest, then the most frequent
+ALTERNATIVES = 8  # typo alternatives per query word: the nearest, then the most frequent
 NEIGHBOURS = 64  # trigram neighbours looked at per misspelt word
 MAX_LEXEME = 100  # longer "words" (pasted blobs) are not indexed
+MAX_INDEXED_TEXT = 200_000  # characters of a field indexed: a tsvector holds at most 1 MB
 MAX_POSITION = 16383  # tsvector positions stop here
 WRITE_BATCH = 500
 _PREFIX = re.compile(r"[a-z][a-z0-9_]*")
@@ -72,6 +82,11 @@ _PREFIX = re.compile(r"[a-z][a-z0-9_]*")
 # rejected the same way whichever engine is configured.
 _DOC_ID = re.compile(r"[A-Za-z0-9_-]{1,511}")
 _ORDER = "created_at DESC NULLS LAST, id DESC"
+# For the statements of a search (see the module docstring): plans made for
+# these words, not cached ones; and never a sequential scan, which would read
+# every document's tsvector (the planner does not count the cost of fetching
+# one stored out of line).
+PLANNER_SETTINGS = "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_seqscan = off"
 _COLUMNS = (
     "id", "kind", "url", "topic", "stage", "sector", "solved", "author", "acl", "tags",
     "created_at", "updated_at", "version", "title", "body",
@@ -80,6 +95,10 @@ _RECORD = (
     "id text, kind text, url text, topic text, stage text, sector text, solved boolean, "
     "author text, acl text[], tags text[], created_at timestamptz, updated_at timestamptz, "
     "version bigint, title text, body text, tsv text"
+)
+_UNREACHABLE = (
+    ConnectionError, OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError, asyncpg.InterfaceError,
 )
 _FILTERS = {
     "kind": "kind = ANY({})", "topic": "topic = ANY({})", "tags": "tags && {}",
@@ -105,11 +124,15 @@ class PostgresFTSBackend:
 
     async def ensure_index(self) -> None:
         """Create pg_trgm if missing, then the tables and indexes; safe at every start."""
-        await self._ensure_pg_trgm()
+        with _as_search_errors():
+            await self._ensure_pg_trgm()
+            await self._client.execute_script(self._schema())
+
+    def _schema(self) -> str:
         docs, words = self.documents_table, self.words_table
         # One script runs as one transaction; the advisory lock keeps processes
         # starting together from racing on CREATE ... IF NOT EXISTS.
-        await self._client.execute_script(f"""
+        return f"""
             SELECT pg_advisory_xact_lock(hashtext('search_index.postgres_fts'));
             DO $$ BEGIN
             IF to_regclass('{docs}') IS NULL THEN
@@ -121,23 +144,29 @@ class PostgresFTSBackend:
                     created_at timestamptz, updated_at timestamptz, version bigint NOT NULL,
                     title text NOT NULL, body text NOT NULL, tsv tsvector NOT NULL
                 ) WITH (toast_tuple_target = 512);
+                -- Long documents keep their tsvector and body out of the rows
+                -- a search reads.
                 ALTER TABLE {docs} ALTER COLUMN tsv SET STORAGE EXTERNAL,
                     ALTER COLUMN body SET STORAGE EXTERNAL,
                     ALTER COLUMN tsv SET STATISTICS 0;
             END IF;
             END $$;
             CREATE INDEX IF NOT EXISTS {docs}_tsv ON {docs} USING gin (tsv);
-            CREATE INDEX IF NOT EXISTS {docs}_created ON {docs} (created_at DESC NULLS LAST, id DESC);
-            CREATE TABLE IF NOT EXISTS {words} (word text PRIMARY KEY, documents integer NOT NULL);
+            CREATE INDEX IF NOT EXISTS {docs}_created
+                ON {docs} (created_at DESC NULLS LAST, id DESC);
+            -- Counts change on every write: room on each page keeps the updates
+            -- HOT (no new index entries), so the trigram index does not bloat.
+            CREATE TABLE IF NOT EXISTS {words} (word text PRIMARY KEY, documents integer NOT NULL)
+                WITH (fillfactor = 70);
             CREATE INDEX IF NOT EXISTS {words}_trgm ON {words} USING gist (word gist_trgm_ops);
-        """)
+        """
 
     async def _ensure_pg_trgm(self) -> None:
         if await self._has_pg_trgm():
             return
         try:
             await self._client.execute_script("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        except Exception as err:
+        except (BaseORMException, asyncpg.PostgresError) as err:
             if not await self._has_pg_trgm():  # another process may just have made it
                 raise SearchError(
                     "PostgreSQL search needs the pg_trgm extension: a superuser can "
@@ -151,7 +180,10 @@ class PostgresFTSBackend:
 
     async def reset(self) -> None:
         """Remove every document and word; the tables and indexes stay."""
-        await self._client.execute_script(f"TRUNCATE {self.documents_table}, {self.words_table}")
+        with _as_search_errors():
+            await self._client.execute_script(
+                f"TRUNCATE {self.documents_table}, {self.words_table}"
+            )
 
     # -- writes ---------------------------------------------------------------
 
@@ -165,21 +197,22 @@ class PostgresFTSBackend:
         for doc in latest.values():
             validate(doc)
         batch = list(latest.values())
-        for start in range(0, len(batch), WRITE_BATCH):
-            await self._upsert(batch[start:start + WRITE_BATCH])
+        with _as_search_errors():
+            for start in range(0, len(batch), WRITE_BATCH):
+                await self._upsert(batch[start:start + WRITE_BATCH])
 
     async def _upsert(self, docs: list[SearchDoc]) -> None:
         rows, added = [], Counter[str]()
         for doc in docs:
-            vector, words = document_vector(doc)
-            added.update(words)
+            vector, lexemes = document_vector(doc)
+            added.update(lexemes)
             rows.append(_row(doc, vector))
         columns = ", ".join(_COLUMNS)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_COLUMNS[1:], "tsv"))
         # One statement: documents and vocabulary change together or not at all.
         # The replaced documents are locked and read first, for their old words.
         words = sorted(added)
-        await self._client.execute_query(
+        unused = await self._client.execute_query_dict(
             f"""
             WITH incoming AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS d({_RECORD})),
             replaced AS (
@@ -194,53 +227,62 @@ class PostgresFTSBackend:
             changes AS (
                 SELECT word, -1 AS n FROM replaced, unnest(tsvector_to_array(replaced.tsv)) AS word
                 UNION ALL SELECT * FROM unnest($2::text[], $3::int[])
-            )
-            {self._count_words("changes")}
+            ){self._count_words("changes")}
             """,
             [json.dumps(rows), words, [added[w] for w in words]],
         )
-        await self._forget_unused_words()
+        await self._forget([row["word"] for row in unused])
 
     async def delete(self, ids: list[str]) -> None:
         """Remove documents by id; unknown ids are ignored."""
         wanted = [i for i in dict.fromkeys(ids) if isinstance(i, str) and _DOC_ID.fullmatch(i)]
-        for start in range(0, len(wanted), WRITE_BATCH):
-            await self._client.execute_query(
-                f"""
-                WITH gone AS (
-                    DELETE FROM {self.documents_table} WHERE id = ANY($1::text[]) RETURNING tsv
-                ),
-                changes AS (
-                    SELECT word, -1 AS n FROM gone, unnest(tsvector_to_array(gone.tsv)) AS word
-                )
-                {self._count_words("changes")}
-                """,
-                [wanted[start:start + WRITE_BATCH]],
-            )
-        if wanted:
-            await self._forget_unused_words()
+        with _as_search_errors():
+            for start in range(0, len(wanted), WRITE_BATCH):
+                await self._delete(wanted[start:start + WRITE_BATCH])
+
+    async def _delete(self, ids: list[str]) -> None:
+        unused = await self._client.execute_query_dict(
+            f"""
+            WITH gone AS (
+                DELETE FROM {self.documents_table} WHERE id = ANY($1::text[]) RETURNING tsv
+            ),
+            changes AS (
+                SELECT word, -1 AS n FROM gone, unnest(tsvector_to_array(gone.tsv)) AS word
+            ){self._count_words("changes")}
+            """,
+            [ids],
+        )
+        await self._forget([row["word"] for row in unused])
 
     def _count_words(self, changes: str) -> str:
-        """Add the (word, n) rows of `changes` to the document counts, in word order.
+        """The end of a statement: add the (word, n) rows of `changes` to the document
+        counts, in word order, and select the words no document holds any more.
 
         Always locking words in the same order keeps concurrent writers from deadlocking.
         """
         words = self.words_table
-        return f"""
-            INSERT INTO {words} (word, documents)
-            SELECT word, sum(n) FROM {changes} GROUP BY word HAVING sum(n) <> 0 ORDER BY word
-            ON CONFLICT (word) DO UPDATE SET documents = {words}.documents + EXCLUDED.documents"""
+        return f""", counted AS (
+                INSERT INTO {words} (word, documents)
+                SELECT word, sum(n) FROM {changes} GROUP BY word HAVING sum(n) <> 0 ORDER BY word
+                ON CONFLICT (word) DO UPDATE SET documents = {words}.documents + EXCLUDED.documents
+                RETURNING word, documents
+            )
+            SELECT word FROM counted WHERE documents <= 0"""
 
-    async def _forget_unused_words(self) -> None:
-        await self._client.execute_query(
-            f"DELETE FROM {self.words_table} WHERE documents <= 0"
-        )
+    async def _forget(self, unused: list[str]) -> None:
+        """Remove words no document holds (unless a writer has just added them again)."""
+        if unused:
+            await self._client.execute_query(
+                f"DELETE FROM {self.words_table} WHERE word = ANY($1::text[]) AND documents <= 0",
+                [unused],
+            )
 
     async def ids(self) -> dict[str, int]:
         """Every indexed id with its version."""
-        rows = await self._client.execute_query_dict(
-            f"SELECT id, version FROM {self.documents_table}"
-        )
+        with _as_search_errors():
+            rows = await self._client.execute_query_dict(
+                f"SELECT id, version FROM {self.documents_table}"
+            )
         return {row["id"]: row["version"] for row in rows}
 
     # -- search ---------------------------------------------------------------
@@ -258,27 +300,32 @@ class PostgresFTSBackend:
         principals = [p for p in dict.fromkeys(query.principals) if p]
         if parsed.is_empty or not principals:
             return SearchPage(hits=[], total=0, page=page, per_page=per_page)
-        offset = min((page - 1) * per_page, MAX_OFFSET)
+        wanted = _Search(parsed, principals, filters, facets, query.sort, page, per_page)
+        with _as_search_errors():
+            return await self._run(wanted)
+
+    async def _run(self, search: _Search) -> SearchPage:
         async with self._client._in_transaction() as db:
-            # Plans made for the words actually searched: a plan cached for any
-            # words (asyncpg prepares every statement) cannot tell a word found
-            # everywhere from a rare one, and picks badly for one or the other.
-            await db.execute_script("SET LOCAL plan_cache_mode = force_custom_plan")
-            plan = build_plan(parsed, await self._typo_alternatives(db, parsed.words))
-            found = _Matches(self.documents_table, plan, principals, filters, facets)
+            await db.execute_script(PLANNER_SETTINGS)
+            words = search.parsed.words
+            plan = build_plan(search.parsed, await self._typo_alternatives(db, words))
+            found = _Matches(
+                self.documents_table, plan, search.principals, search.filters, search.facets
+            )
             total, counts, size = _read_stats(await db.execute_query_dict(*found.stats()))
+            offset = min((search.page - 1) * search.per_page, MAX_OFFSET)
             ids: list[str] = []
             if offset < total:
-                for sql, values in found.page(query.sort, offset, per_page, total, size):
+                for sql, values in found.page(search.sort, offset, search.per_page, total, size):
                     ids += [row["id"] for row in await db.execute_query_dict(sql, values)]
             rows = await self._documents(db, ids)
             did_you_mean = None
             if total == 0:
-                did_you_mean = await self._did_you_mean(db, parsed, principals, filters)
+                did_you_mean = await self._did_you_mean(db, search)
         return SearchPage(
             hits=[_hit(row, plan.matches) for row in rows],
-            total=total, facets={name: counts.get(name, {}) for name in facets},
-            did_you_mean=did_you_mean, page=page, per_page=per_page,
+            total=total, facets={name: counts.get(name, {}) for name in search.facets},
+            did_you_mean=did_you_mean, page=search.page, per_page=search.per_page,
         )
 
     async def _documents(self, db: BaseDBAsyncClient, ids: list[str]) -> list[dict[str, Any]]:
@@ -302,7 +349,7 @@ class PostgresFTSBackend:
             return {}
         candidates = await self._neighbours(db, budgets)
         found = {
-            word: tuple(w for w, _ in typos.closest(word, candidates[word], budget, TYPO_ALTERNATIVES))
+            word: tuple(w for w, _ in typos.closest(word, candidates[word], budget, ALTERNATIVES))
             for word, budget in budgets.items()
         }
         return {word: alternatives for word, alternatives in found.items() if alternatives}
@@ -319,7 +366,7 @@ class PostgresFTSBackend:
             FROM unnest($1::text[], $2::int[]) AS q(word, budget)
             CROSS JOIN LATERAL (
                 SELECT v.word, v.documents FROM {self.words_table} v
-                WHERE left(v.word, 1) = left(q.word, 1) AND v.documents > 0
+                WHERE v.word LIKE left(q.word, 1) || '%' AND v.documents > 0
                   AND length(v.word) BETWEEN length(q.word) - q.budget AND length(q.word) + q.budget
                 ORDER BY v.word <-> q.word LIMIT {NEIGHBOURS}
             ) n
@@ -331,11 +378,9 @@ class PostgresFTSBackend:
             found[row["query"]].append((row["word"], row["documents"]))
         return found
 
-    async def _did_you_mean(
-        self, db: BaseDBAsyncClient, parsed: ParsedQuery, principals: list[str],
-        filters: dict[str, list[Any]],
-    ) -> str | None:
+    async def _did_you_mean(self, db: BaseDBAsyncClient, search: _Search) -> str | None:
         """A respelling of unknown words that finds something these principals may see."""
+        parsed = search.parsed
         budgets = {
             w: typos.suggestion_budget(w) for w in set(parsed.words)
             if typos.suggestion_budget(w) and not w.isdigit()
@@ -357,7 +402,7 @@ class PostgresFTSBackend:
             return None
         corrected = parsed.replace_words(corrections)
         plan = build_plan(corrected, await self._typo_alternatives(db, corrected.words))
-        found = _Matches(self.documents_table, plan, principals, filters, [])
+        found = _Matches(self.documents_table, plan, search.principals, search.filters, [])
         total, _, _ = _read_stats(await db.execute_query_dict(*found.stats()))
         return corrected.text() if total else None
 
@@ -398,20 +443,28 @@ def document_vector(doc: SearchDoc) -> tuple[str, set[str]]:
     positions: dict[str, list[str]] = {}
     position = 0
     for weight, text in (("A", doc.title), *(("B", tag) for tag in doc.tags), ("C", doc.body)):
-        words = tokenize(_text(text))
-        concepts = dict(_concepts(words))
-        for index, word in enumerate(words):
-            position += 1
-            at = f"{min(position, MAX_POSITION)}{weight}"
-            if len(word) <= MAX_LEXEME:
-                positions.setdefault(word, []).append(at)
-            if index in concepts:
-                positions.setdefault(concepts[index], []).append(at)
-        position += 1
-    literal = " ".join(f"{_lexeme(word)}:{','.join(at)}" for word, at in positions.items())
+        words = tokenize(_text(text)[:MAX_INDEXED_TEXT])
+        numbers: Iterable[int] = range(position + 1, position + len(words) + 1)
+        if position + len(words) >= MAX_POSITION:  # PostgreSQL keeps no position past it
+            numbers = [min(n, MAX_POSITION) for n in numbers]
+        at = [f"{n}{weight}" for n in numbers]
+        for word, where in zip(words, at, strict=True):
+            found = positions.get(word)
+            if found is None:
+                positions[word] = [where]
+            else:
+                found.append(where)
+        for index, lexeme in _concepts(words):
+            positions.setdefault(lexeme, []).append(at[index])
+        position += len(words) + 1
+    for word in [w for w in positions if len(w) > MAX_LEXEME]:
+        del positions[word]
+    # Words (letters and digits) and concepts (words, "=" and "_") need no escaping.
+    literal = " ".join([f"'{word}':{','.join(at)}" for word, at in positions.items()])
     return literal, set(positions)
 
 
+@cache
 def concept(wording: str) -> str:
     """The lexeme standing for every wording of `wording`'s glossary group.
 
@@ -421,15 +474,24 @@ def concept(wording: str) -> str:
 
 
 @cache
-def _glossary_starts() -> frozenset[str]:
-    return frozenset(wording.split()[0] for group in synonyms.groups() for wording in group)
+def _glossary_heads() -> dict[str, frozenset[str]]:
+    """First word of a glossary wording -> the words that can follow it ("" ends one)."""
+    heads: dict[str, set[str]] = {}
+    for group in synonyms.groups():
+        for wording in group:
+            first, *rest = wording.split()
+            heads.setdefault(first, set()).add(rest[0] if rest else "")
+    return {first: frozenset(nexts) for first, nexts in heads.items()}
 
 
 def _concepts(words: list[str]) -> Iterator[tuple[int, str]]:
     """(index, concept lexeme) for each glossary wording that starts at `words[index]`."""
-    starts, width = _glossary_starts(), synonyms.longest_term()
-    for index, word in enumerate(words):
-        if word in starts:
+    heads, width = _glossary_heads(), synonyms.longest_term()
+    last = len(words) - 1
+    for index in [i for i, word in enumerate(words) if word in heads]:
+        nexts = heads[words[index]]
+        # Cheap test first: most occurrences of a first word start no wording.
+        if "" in nexts or (index < last and words[index + 1] in nexts):
             found = synonyms.find_terms(words[index:index + width])
             if found and found[0][0] == 0:
                 yield index, concept(" ".join(words[index:index + found[0][1]]))
@@ -458,6 +520,19 @@ def _timestamp(moment: datetime | None) -> str | None:
 
 
 # -- queries ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Search:
+    """A search query, checked and parsed."""
+
+    parsed: ParsedQuery
+    principals: list[str]
+    filters: dict[str, list[Any]]
+    facets: list[str]
+    sort: str
+    page: int
+    per_page: int
 
 
 @dataclass(frozen=True)
@@ -562,11 +637,11 @@ def _filters(requested: Mapping[str, Sequence[str]]) -> dict[str, list[Any]]:
 
 
 class _Matches:
-    """The statements of one search: counts, a facet sample and a page of ids.
+    """The statements of one search: the total with the facet counts, and a page of ids.
 
     The text match, the ACL and the filters on facets nobody asked to count
     restrict every statement; filters on counted facets are applied per count,
-    since a facet's counts ignore its own filter.
+    since a facet's counts ignore their own filter.
     """
 
     def __init__(
@@ -588,8 +663,8 @@ class _Matches:
         """A fresh statement: its WHERE clause, and the filters left to apply later."""
         self.values = []
         query = self._param(self.plan.tsquery, "tsquery")
-        # ts_match_vq() is @@ written so that no index can answer it: the planner
-        # then walks the created_at index and stops after a page.
+        # ts_match_vq() is @@ as a function, which no index can answer: the
+        # planner then walks the created_at index and stops once it has enough.
         match = f"ts_match_vq(tsv, {query})" if walk else f"tsv @@ {query}"
         conditions = [match, f"acl && {self._param(self.principals, 'text[]')}"]
         late = {}
@@ -604,42 +679,32 @@ class _Matches:
         return " AND ".join(conditions), late
 
     def stats(self) -> tuple[str, list[Any]]:
-        """Rows (part, value, n, size): the total (part "total"), and the count of
-        each requested facet's values, in one pass over the matches.
+        """Rows (part, value, tag_set, n, size), in one pass over the matches: the
+        total (part "total"), each requested facet's counts by value, and for tags
+        by set of tags (`tag_set`), which `_read_stats` adds up per tag.
 
         `size` is the number of documents as last analysed (-1 if never).
         """
         where, late = self._start()
-        tags = "tags" in self.facets
-        # With tags unnested a document makes one row per tag: count it once.
-        once = "(t.position IS NULL OR t.position = 1) AND " if tags else ""
-        part, value, n = [], [], []
-        for name in self.facets:
-            others = _all(c for f, c in late.items() if f != name)
-            if name == "tags":
-                part.append(f"WHEN GROUPING(t.tag) = 0 THEN 'tags'")
-                value.append("WHEN GROUPING(t.tag) = 0 THEN t.tag")
-                n.append(f"WHEN GROUPING(t.tag) = 0 THEN count(*) FILTER (WHERE {others})")
-                continue
-            shown = "CASE WHEN solved THEN 'true' ELSE 'false' END" if name == "solved" else name
-            part.append(f"WHEN GROUPING({name}) = 0 THEN '{name}'")
-            value.append(f"WHEN GROUPING({name}) = 0 THEN {shown}")
-            n.append(f"WHEN GROUPING({name}) = 0 THEN count(*) FILTER (WHERE {once}{others})")
-        total = f"count(*) FILTER (WHERE {once}{_all(late.values())})"
-        sets = ", ".join(["()", *("(t.tag)" if f == "tags" else f"({f})" for f in self.facets)])
-        unnest = (" LEFT JOIN LATERAL unnest(tags) WITH ORDINALITY AS t(tag, position) ON true"
-                  if tags else "")
+        total = f"count(*) FILTER (WHERE {_all(late.values())})"
         size = f"(SELECT reltuples FROM pg_class WHERE oid = '{self.documents}'::regclass)"
         if not self.facets:
-            return (f"SELECT 'total' AS part, NULL AS value, {total} AS n, {size} AS size "
-                    f"FROM {self.documents} WHERE {where}"), self.values
+            return (f"SELECT 'total' AS part, NULL AS value, NULL AS tag_set, {total} AS n, "
+                    f"{size} AS size FROM {self.documents} WHERE {where}"), self.values
+        part, value, n = [], [], []
+        for name in self.facets:
+            shown = "CASE WHEN solved THEN 'true' ELSE 'false' END" if name == "solved" else name
+            others = _all(c for f, c in late.items() if f != name)
+            part.append(f"WHEN GROUPING({name}) = 0 THEN '{name}'")
+            value.append(f"WHEN GROUPING({name}) = 0 THEN {'NULL' if name == 'tags' else shown}")
+            n.append(f"WHEN GROUPING({name}) = 0 THEN count(*) FILTER (WHERE {others})")
+        tag_set = "CASE WHEN GROUPING(tags) = 0 THEN tags END" if "tags" in self.facets else "NULL"
+        sets = ", ".join(["()", *(f"({name})" for name in self.facets)])
         return f"""
             SELECT CASE {" ".join(part)} ELSE 'total' END AS part,
-                   CASE {" ".join(value)} ELSE NULL END AS value,
-                   CASE {" ".join(n)} ELSE {total} END AS n,
-                   {size} AS size
-            FROM {self.documents}{unnest} WHERE {where}
-            GROUP BY GROUPING SETS ({sets})""", self.values
+                   CASE {" ".join(value)} END AS value, {tag_set} AS tag_set,
+                   CASE {" ".join(n)} ELSE {total} END AS n, {size} AS size
+            FROM {self.documents} WHERE {where} GROUP BY GROUPING SETS ({sets})""", self.values
 
     def page(
         self, sort: str, offset: int, limit: int, total: int, size: float
@@ -651,40 +716,54 @@ class _Matches:
         """
         if sort == "newest" or offset >= RANK_LIMIT:
             return [self._newest(offset, limit, total, size)]
-        where = self._where(RANK_LIMIT, total, size)
-        end = min(offset + limit, RANK_LIMIT)
+        candidates = self._rows(0, RANK_LIMIT, total, size)
         tier = f"d.tsv @@ {self._param(self.plan.exact, 'tsquery')}" if self.plan.exact else "true"
         ranked = f"""
-            WITH candidates AS (
-                SELECT ctid AS row_id, id, created_at FROM {self.documents} WHERE {where}
-                ORDER BY {_ORDER} LIMIT {RANK_LIMIT}
-            ), ranked AS (
+            WITH candidates AS ({candidates}), ranked AS (
                 SELECT c.id, row_number() OVER (
                     ORDER BY {tier} DESC, ts_rank_cd('{RANK_WEIGHTS}', d.tsv, $1::tsquery) DESC,
                     c.created_at DESC NULLS LAST, c.id DESC
                 ) AS position
                 FROM candidates c JOIN {self.documents} d ON d.ctid = c.row_id
             )
-            SELECT id FROM ranked WHERE position > {offset} AND position <= {end}"""
-        statements = [(ranked + " ORDER BY position", self.values)]
+            SELECT id FROM ranked WHERE position > {offset} AND position <= {offset + limit}
+            ORDER BY position"""
+        statements = [(ranked, self.values)]
         if offset + limit > RANK_LIMIT:  # the page runs past the ranked matches
             statements.append(self._newest(RANK_LIMIT, offset + limit - RANK_LIMIT, total, size))
         return statements
 
     def _newest(self, offset: int, limit: int, total: int, size: float) -> tuple[str, list[Any]]:
-        where = self._where(offset + limit, total, size)
-        return (f"SELECT id FROM {self.documents} WHERE {where} "
-                f"ORDER BY {_ORDER} OFFSET {offset} LIMIT {limit}"), self.values
+        rows = self._rows(offset, limit, total, size)
+        return f"SELECT id FROM ({rows}) p ORDER BY {_ORDER}", self.values
 
-    def _where(self, needed: int, total: int, size: float) -> str:
-        """The WHERE clause for the `needed` newest matches, by the cheaper plan.
+    def _rows(self, offset: int, limit: int, total: int, size: float) -> str:
+        """A select of (row_id, id, created_at) for the newest matches offset+1 .. offset+limit.
 
         Walking the created_at index meets a match every size/total documents,
-        each costing about `WALK_COST` times a match found through the GIN index.
+        each costing about `WALK_COST` times a match found through the GIN index:
+        the cheaper way is chosen here, where the number of matches is known.
         """
-        walk = size > 0 and needed * size * WALK_COST < total * total
+        walk = size > 0 and (offset + limit) * size * WALK_COST < total * total
         where, late = self._start(walk=walk)
-        return " AND ".join([where, *late.values()])
+        where = " AND ".join([where, *late.values()])
+        if walk:
+            source = f"{self.documents} WHERE {where}"
+        else:  # OFFSET 0: find the matches first, then sort them
+            source = f"(SELECT ctid, id, created_at FROM {self.documents} WHERE {where} OFFSET 0) m"
+        return (f"SELECT ctid AS row_id, id, created_at FROM {source} "
+                f"ORDER BY {_ORDER} OFFSET {offset} LIMIT {limit}")
+
+
+@contextmanager
+def _as_search_errors() -> Iterator[None]:
+    """Database failures as the protocol's errors, which the indexer retries."""
+    try:
+        yield
+    except _UNREACHABLE as err:
+        raise BackendUnavailable(f"PostgreSQL is unreachable: {err}") from err
+    except (BaseORMException, asyncpg.PostgresError) as err:
+        raise SearchError(f"PostgreSQL search failed: {err}") from err
 
 
 def _all(clauses: Iterable[str]) -> str:
@@ -693,15 +772,22 @@ def _all(clauses: Iterable[str]) -> str:
 
 def _read_stats(rows: list[dict[str, Any]]) -> tuple[int, dict[str, dict[str, int]], float]:
     """The total, each facet's counts (most frequent first) and the analysed size."""
-    total, size, counts = 0, -1.0, {}
+    total, size = 0, -1.0
+    counts: dict[str, Counter[str]] = {}
     for row in rows:
         size = row["size"]
         if row["part"] == "total":
             total = row["n"]
-        elif row["value"] and row["n"]:
-            counts.setdefault(row["part"], {})[row["value"]] = row["n"]
+        elif row["part"] == "tags":
+            counts.setdefault("tags", Counter()).update(
+                {tag: row["n"] for tag in set(row["tag_set"] or ()) if tag}
+            )
+        elif row["value"]:
+            counts.setdefault(row["part"], Counter())[row["value"]] += row["n"]
     return total, {
-        name: dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES])
+        name: dict(sorted(
+            ((value, n) for value, n in found.items() if n), key=lambda kv: (-kv[1], kv[0])
+        )[:MAX_FACET_VALUES])
         for name, found in counts.items()
     }, size
 

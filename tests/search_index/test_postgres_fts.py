@@ -1,0 +1,330 @@
+"""PostgresFTSBackend beyond the contract: query semantics, plans, vocabulary, limits.
+
+Runs where the contract runs PostgreSQL (SEARCH_TEST_POSTGRES_URL, TEST_DATABASE_URL
+or the local default), in tables of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from tortoise import Tortoise
+
+from search_index import postgres_fts
+from search_index.backend import (
+    BackendUnavailable,
+    SearchDoc,
+    SearchError,
+    SearchPage,
+    SearchQuery,
+)
+from search_index.postgres_fts import PostgresFTSBackend, _Matches, build_plan
+from search_index.query_syntax import parse_query
+from tests.contract.conftest import T0, _connect, _postgres_answers, _postgres_url, doc
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[PostgresFTSBackend]:
+    url, explicit = _postgres_url()
+    problem = await _postgres_answers(url)
+    if problem and explicit:
+        pytest.fail(f"PostgreSQL at {url} does not answer: {problem}")
+    if problem:
+        pytest.skip(f"PostgreSQL not configured: {problem}")
+    client = await _connect(url.replace("postgresql://", "postgres://", 1))
+    engine = PostgresFTSBackend(client, table_prefix=f"pgfts_{secrets.token_hex(4)}_")
+    try:
+        await engine.ensure_index()
+        yield engine
+    finally:
+        await client.execute_script(
+            f"DROP TABLE IF EXISTS {engine.documents_table}, {engine.words_table}"
+        )
+        await Tortoise.close_connections()
+
+
+async def search(engine: PostgresFTSBackend, text: str, **options: Any) -> SearchPage:
+    options.setdefault("per_page", 50)
+    return await engine.search(SearchQuery(text=text, **options))
+
+
+async def ids(engine: PostgresFTSBackend, text: str, **options: Any) -> list[str]:
+    return [hit.id for hit in (await search(engine, text, **options)).hits]
+
+
+async def vocabulary(engine: PostgresFTSBackend) -> dict[str, int]:
+    rows = await engine._client.execute_query_dict(
+        f"SELECT word, documents FROM {engine.words_table}"
+    )
+    return {row["word"]: row["documents"] for row in rows}
+
+
+async def analyse(engine: PostgresFTSBackend) -> None:
+    await engine._client.execute_script(f"ANALYZE {engine.documents_table}")
+
+
+def many(count: int) -> list[SearchDoc]:
+    """`count` posts of a hundred-odd words that all say "common"; every 1000th says "scarce"."""
+    return [
+        doc(f"post-{n}", "Re: question", " ".join([
+            "common", "scarce" if n % 1000 == 1 else "plain",
+            *(f"w{(n * 31 + i * 17) % 4000}" for i in range(120)),
+        ]))
+        for n in range(1, count + 1)
+    ]
+
+
+# -- query semantics --------------------------------------------------------------
+
+WEB = [
+    doc("post-1", "Re: a", "The tax bond rate was high."),
+    doc("post-2", "Re: b", "A bond for the tax office."),
+    doc("post-3", "Re: c", "Rate cuts, no bond at all."),
+    doc("post-4", "Re: d", "Tax rate only."),
+]
+
+
+@pytest.mark.parametrize("text", [
+    "bond ", "tax bond ", '"tax bond" ', "bond -rate ", '"bond rate" -tax ', "rate -tax -cuts ",
+])
+async def test_plain_queries_mean_what_websearch_to_tsquery_means(
+    backend: PostgresFTSBackend, text: str
+) -> None:
+    # Short words and a closing space: no typo alternative, no prefix, no synonym.
+    await backend.upsert(WEB)
+    rows = await backend._client.execute_query_dict(
+        f"SELECT id FROM {backend.documents_table} WHERE tsv @@ websearch_to_tsquery('simple', $1)",
+        [text],
+    )
+    assert sorted(await ids(backend, text)) == sorted(row["id"] for row in rows)
+
+
+@pytest.mark.parametrize("text", [
+    "bond & council", "bond | tender", "!bond", "bond:*", "bond:AB", "'bond'", "bond <-> council",
+    "bond <2> council", "\\'", "':* | '", "(((", "bond'' OR 1=1 --", "ǅemal", "café\u0301",
+    "😀 bond", "x" * 150, "a" * 30 + " bond",
+])
+async def test_tsquery_syntax_in_a_query_is_only_text(
+    backend: PostgresFTSBackend, text: str
+) -> None:
+    await backend.upsert([
+        doc("post-1", "Re: bond", "The council bond."), doc("post-2", "Re: x", "Other."),
+    ])
+    page = await search(backend, text)
+    assert page.total == len(page.hits)
+    assert set(await ids(backend, text)) <= {"post-1"}
+
+
+async def test_a_glossary_wording_is_indexed_as_its_groups_concept(
+    backend: PostgresFTSBackend,
+) -> None:
+    await backend.upsert([
+        doc("post-1", "Re: pensions", "We joined the Local Government Pension Scheme."),
+    ])
+    rows = await backend._client.execute_query_dict(
+        f"SELECT tsv::text AS tsv FROM {backend.documents_table}"
+    )
+    assert "'=lgps'" in rows[0]["tsv"]
+    # Either wording is then found without checking word positions.
+    for text in ("lgps", "local government pension scheme"):
+        plan = build_plan(parse_query(text + " "), {})
+        assert "'=lgps'" in plan.tsquery and "<->" not in plan.tsquery
+        assert await ids(backend, text) == ["post-1"]
+
+
+async def test_a_one_letter_last_word_is_not_a_prefix(backend: PostgresFTSBackend) -> None:
+    await backend.upsert([doc("post-1", "Re: a", "bond c"), doc("post-2", "Re: b", "bond council")])
+    assert await ids(backend, "bond c") == ["post-1"]
+    assert await ids(backend, "bond co") == ["post-2"]
+
+
+async def test_an_unknown_facet_or_filter_is_a_programming_error(
+    backend: PostgresFTSBackend,
+) -> None:
+    with pytest.raises(ValueError):
+        await search(backend, "bond", facets=("colour",))
+    with pytest.raises(ValueError):
+        await search(backend, "bond", filters={"colour": ("red",)})
+
+
+async def test_an_unknown_solved_value_matches_nothing(backend: PostgresFTSBackend) -> None:
+    await backend.upsert([doc("thread-1", "Bond", "bond", solved=True)])
+    assert await ids(backend, "bond", filters={"solved": ("TRUE",)}) == ["thread-1"]
+    assert await ids(backend, "bond", filters={"solved": ("maybe",)}) == []
+
+
+# -- typos, suggestions and the vocabulary ---------------------------------------------
+
+
+async def test_a_suggestion_never_reveals_a_word_only_hidden_documents_hold(
+    backend: PostgresFTSBackend,
+) -> None:
+    await backend.upsert([
+        doc("thread-1", "TUPE questions", "Public notes."),
+        doc("post-2", "Re: minutes", "Confidential minutes.", acl=("space:3",)),
+    ])
+    assert (await search(backend, "tpue")).did_you_mean == "tupe"
+    page = await search(backend, "confidentail")  # one typo: it matches, but not for the public
+    assert (page.total, page.did_you_mean) == (0, None)
+    page = await search(backend, "cnofidential")  # the first letter kept: only a suggestion
+    assert page.did_you_mean is None
+    assert await ids(backend, "confidentail", principals=("public", "space:3")) == ["post-2"]
+
+
+async def test_the_vocabulary_counts_documents_and_forgets_words_no_document_holds(
+    backend: PostgresFTSBackend,
+) -> None:
+    await backend.upsert([
+        doc("post-1", "Re: a", "actuary bond"), doc("post-2", "Re: b", "bond bond"),
+    ])
+    words = await vocabulary(backend)
+    assert (words["bond"], words["actuary"]) == (2, 1)
+    await backend.upsert([doc("post-1", "Re: a", "trustee bond")])
+    await backend.upsert([doc("post-1", "Re: a", "trustee bond")])  # idempotent
+    words = await vocabulary(backend)
+    assert "actuary" not in words and (words["bond"], words["trustee"]) == (2, 1)
+    assert (await search(backend, "actuarx")).did_you_mean is None
+    await backend.delete(["post-1", "post-2"])
+    assert await vocabulary(backend) == {}
+    await backend.upsert([doc("post-3", "Re: c", "bond")])
+    await backend.reset()
+    assert await vocabulary(backend) == {}
+
+
+# -- plans: the GIN index, whatever the cached plans -----------------------------------
+
+
+def matches(engine: PostgresFTSBackend, text: str, facets: list[str] | None = None) -> _Matches:
+    plan = build_plan(parse_query(text), {})
+    return _Matches(engine.documents_table, plan, ["public"], {}, facets or [])
+
+
+async def explain(
+    engine: PostgresFTSBackend, sql: str, values: list[Any], mode: str = "force_custom_plan"
+) -> str:
+    """The plan of `sql` prepared and executed as a search does, in plan cache `mode`."""
+    literals = []
+    for value in values:
+        if isinstance(value, list):
+            value = "{" + ",".join(f'"{item}"' for item in value) + "}"
+        literals.append("'" + str(value).replace("'", "''") + "'")
+    async with engine._client._in_transaction() as db:
+        await db.execute_script(postgres_fts.PLANNER_SETTINGS)
+        await db.execute_script(f"SET LOCAL plan_cache_mode = {mode}; PREPARE probe AS {sql}")
+        rows = await db.execute_query_dict(f"EXPLAIN EXECUTE probe({', '.join(literals)})")
+        await db.execute_script("DEALLOCATE probe")
+    return "\n".join(row["QUERY PLAN"] for row in rows)
+
+
+@pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
+@pytest.mark.parametrize("word", ["common", "scarce"])
+async def test_counting_matches_uses_the_gin_index_for_rare_and_common_words(
+    backend: PostgresFTSBackend, word: str, mode: str
+) -> None:
+    await backend.upsert(many(3000))
+    await analyse(backend)
+    plan = await explain(backend, *matches(backend, word, facets=["kind", "tags"]).stats(), mode)
+    assert f"Bitmap Index Scan on {backend.documents_table}_tsv" in plan
+    assert "Seq Scan" not in plan
+
+
+async def test_a_page_of_a_word_found_everywhere_walks_the_date_index(
+    backend: PostgresFTSBackend,
+) -> None:
+    await backend.upsert(many(3000))
+    await analyse(backend)
+    [(sql, values)] = matches(backend, "common").page("relevance", 0, 20, total=3000, size=3000)
+    plan = await explain(backend, sql, values)
+    assert f"Index Scan using {backend.documents_table}_created" in plan
+    assert "Seq Scan" not in plan
+    [(sql, values)] = matches(backend, "scarce").page("newest", 0, 20, total=3, size=3000)
+    plan = await explain(backend, sql, values)
+    assert f"Bitmap Index Scan on {backend.documents_table}_tsv" in plan
+
+
+async def test_both_plans_for_a_page_give_the_same_results(
+    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await backend.upsert([
+        doc(f"post-{n}", "Re: bond", "bond " * (n % 4 + 1), created_at=T0 + timedelta(hours=n % 7))
+        for n in range(1, 30)
+    ])
+    await analyse(backend)
+    results = []
+    for walk_cost in (0, 10**9):  # always walk the date index; never
+        monkeypatch.setattr(postgres_fts, "WALK_COST", walk_cost)
+        results.append([
+            await ids(backend, "bond", sort=sort, page=page, per_page=7)
+            for sort in ("newest", "relevance") for page in (1, 2, 5)
+        ])
+    assert results[0] == results[1]
+
+
+async def test_pages_past_the_ranked_matches_continue_without_repeats_or_gaps(
+    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_fts, "RANK_LIMIT", 4)
+    await backend.upsert([
+        doc(f"post-{n}", "Re: bond", "bond " * (n % 3 + 1)) for n in range(1, 11)
+    ])
+    pages = [await ids(backend, "bond", page=p, per_page=3) for p in range(1, 6)]
+    seen = [hit for page in pages for hit in page]
+    assert sorted(seen) == sorted(f"post-{n}" for n in range(1, 11))
+    assert [len(page) for page in pages] == [3, 3, 3, 1, 0]
+    # Past the ranked four, the newest first.
+    assert seen[4:] == ["post-6", "post-5", "post-4", "post-3", "post-2", "post-1"]
+
+
+# -- documents -------------------------------------------------------------------------
+
+
+async def test_long_and_odd_documents_are_indexed(backend: PostgresFTSBackend) -> None:
+    long_body = "filler " * 28_500 + "needle " + "padding " * 100 + "hidden"
+    await backend.upsert([
+        doc("post-1", "Re: long", long_body),
+        doc("post-2", "Re: odd\x00", "A " + "z" * 300 + " blob and a NUL\x00 inside, ünïcödé."),
+    ])
+    assert await ids(backend, "needle") == ["post-1"]  # past the last position kept
+    assert await ids(backend, "hidden") == []  # past the text indexed
+    assert await ids(backend, "unicode") == ["post-2"]
+    assert await ids(backend, "blob") == ["post-2"]
+
+
+async def test_ensure_index_is_safe_to_run_at_once_from_several_processes(
+    backend: PostgresFTSBackend,
+) -> None:
+    prefix = backend.documents_table.removesuffix("documents")
+    others = [PostgresFTSBackend(backend._client, table_prefix=prefix) for _ in range(3)]
+    await asyncio.gather(*(engine.ensure_index() for engine in others))
+    await backend.upsert([doc("post-1", "Re: a", "bond")])
+    assert await ids(backend, "bond") == ["post-1"]
+
+
+def test_a_table_prefix_must_be_a_plain_name() -> None:
+    with pytest.raises(ValueError):
+        PostgresFTSBackend(None, table_prefix="x; DROP TABLE y; --")  # type: ignore[arg-type]
+
+
+# -- failures --------------------------------------------------------------------------
+
+
+async def test_a_database_failure_is_a_search_error(backend: PostgresFTSBackend) -> None:
+    missing = PostgresFTSBackend(backend._client, table_prefix="pgfts_never_created_")
+    with pytest.raises(SearchError):
+        await missing.search(SearchQuery(text="bond"))
+    with pytest.raises(SearchError):
+        await missing.upsert([doc("post-1", "Re: a", "bond")])
+
+
+async def test_an_unreachable_database_is_reported_unavailable() -> None:
+    client = await _connect("postgres://postgres@127.0.0.1:1/test")
+    try:
+        with pytest.raises(BackendUnavailable):
+            await PostgresFTSBackend(client).search(SearchQuery(text="bond"))
+    finally:
+        await Tortoise.close_connections()
