@@ -14,6 +14,7 @@ MODEL_MODULES = [
     "forum.accounts.models",
     "forum.people.models",
     "forum.threads.models",
+    "forum.playbooks.models",
     "forum.search.models",
     "search_index.outbox",
 ]

@@ -8,6 +8,10 @@ from starlette.staticfiles import StaticFiles
 
 from forum.accounts import views as accounts
 from forum.people import views as people
+from forum.playbooks import feeds as playbook_feeds
+from forum.playbooks import practice_views as playbook_practice
+from forum.playbooks import review_views as playbook_review
+from forum.playbooks import views as playbooks
 from forum.search import views as search
 from forum.settings import PROJECT_ROOT
 from forum.threads import views as threads
@@ -36,6 +40,26 @@ routes = [
     Route("/posts/{post_id:int}/delete", threads.delete_post, methods=["POST"]),
     Route("/posts/{post_id:int}/restore", threads.restore_post, methods=["POST"]),
     Route("/posts/{post_id:int}/helpful", threads.helpful, methods=["POST"]),
+    Route("/journey", playbooks.journey, name="journey"),
+    Route("/playbooks", playbooks.index, name="playbooks"),
+    Route("/playbooks/new", playbooks.new, methods=["GET", "POST"], name="new_playbook"),
+    Route("/playbooks/due", playbook_review.due, name="playbooks_due"),
+    Route("/playbooks/suggestions", playbook_review.queue, name="suggestion_queue"),
+    Route("/playbooks/{slug}", playbooks.detail, name="playbook"),
+    Route("/playbooks/{slug}/edit", playbooks.edit, methods=["GET", "POST"]),
+    Route("/playbooks/{slug}/history", playbooks.history),
+    Route("/playbooks/{slug}/compare", playbooks.compare_view),
+    Route("/playbooks/{slug}/feed.atom", playbook_feeds.revisions_feed),
+    Route("/playbooks/{slug}/restore", playbooks.restore, methods=["POST"]),
+    Route("/playbooks/{slug}/maintainers", playbooks.maintainers, methods=["POST"]),
+    Route("/playbooks/{slug}/verify", playbook_review.verify, methods=["POST"]),
+    Route("/playbooks/{slug}/suggest", playbook_review.suggest, methods=["GET", "POST"]),
+    Route("/playbooks/{slug}/suggestions", playbook_review.playbook_suggestions),
+    Route("/playbooks/{slug}/suggestions/{id}", playbook_review.suggestion),
+    Route("/playbooks/{slug}/suggestions/{id}/accept", playbook_review.accept, methods=["POST"]),
+    Route("/playbooks/{slug}/suggestions/{id}/decline", playbook_review.decline, methods=["POST"]),
+    Route("/playbooks/{slug}/outcomes/new", playbook_practice.new_outcome, methods=["GET", "POST"]),
+    Route("/playbooks/{slug}/progress", playbook_practice.progress, methods=["POST"]),
     Route("/u/{username}", people.profile, name="profile"),
     Route("/search", search.search, name="search"),
     Route("/search/similar", search.similar),

@@ -274,14 +274,16 @@ async def test_a_bad_value_is_refused_naming_its_line(db, tmp_path, line, messag
     assert await User.all().count() == 1 and await Thread.all().count() == 1
 
 
-async def test_playbook_lines_are_skipped_not_fatal(db, tmp_path):
-    playbook = {"type": "playbook", "slug": "lgps", "title": "LGPS", "author": "Asha", "body": "x"}
+async def test_playbook_lines_are_imported(db, tmp_path):
+    # More in tests/playbooks/test_importing.py.
+    playbook = {"type": "playbook", "slug": "lgps", "title": "Joining the LGPS", "author": "Asha",
+                "body": "Ask the fund for its admission policy first."}
     path = write_lines(tmp_path, user("Asha"), playbook, topic())
 
     summary = await import_file(path, progress=lambda _: None)
 
-    assert (summary.counts["playbook"].skipped, summary.counts["topic"].created) == (1, 1)
-    assert "playbooks: 0 created, 1 skipped (playbooks are not supported yet)" in str(summary)
+    assert (summary.counts["playbook"].created, summary.counts["topic"].created) == (1, 1)
+    assert "playbooks: 1 created, 0 skipped (already present)" in str(summary)
 
 
 async def test_unknown_keys_are_ignored(db, tmp_path):

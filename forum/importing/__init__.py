@@ -4,8 +4,8 @@ Lines are checked as they are read, against maps of what the database already
 holds (loaded once) and of what earlier lines defined, then written
 `batch_size` lines at a time with bulk inserts, one transaction per batch.
 
-Re-importing skips what already exists (users by username, organisations and
-topics by slug, threads and posts by `ref`) and never updates it: after the first
+Re-importing skips what already exists (users by username, organisations, topics
+and playbooks by slug, threads and posts by `ref`) and never updates it: after the first
 import the site is the source of truth, and members may since have edited their
 posts, profiles or passwords. New replies to an existing thread go after its
 last post.

@@ -30,9 +30,12 @@ from forum.importing.lines import (
     _text,
     _when,
 )
+from forum.importing.playbooks import check_playbook, write_playbook
 from forum.importing.recount import _RECOUNT_THREADS, _RECOUNT_TOPICS, _RECOUNT_USERS, _recount
 from forum.importing.summary import ImportError_, ImportSummary
 from forum.people.models import Organisation
+from forum.playbooks.documents import playbook_doc_id
+from forum.playbooks.models import Playbook
 from forum.threads.documents import post_doc_id, thread_doc_id
 from forum.threads.models import Post, Thread, ThreadKind, Topic
 from search_index import outbox
@@ -58,6 +61,7 @@ class _Importer:
         self.emails: dict[str, str] = {}  # email -> username_key
         self.topics: dict[str, int | None] = {}
         self.threads: dict[str, int | None] = {}
+        self.playbooks: dict[str, int | None] = {}
         self.next_position, self.reported = 0, 0
         self.hashes: dict[str, str] = {}
         self.touched_users: set[int] = set()
@@ -77,6 +81,7 @@ class _Importer:
         self.next_position = await Topic.all().count()
         threads = Thread.filter(import_ref__isnull=False).values_list("import_ref", "id")
         self.threads = dict(await threads)
+        self.playbooks = dict(await Playbook.all().values_list("slug", "id"))
 
     async def read(self, path: Path) -> None:
         try:
@@ -114,7 +119,7 @@ class _Importer:
     def accept(self, number: int, raw_line: bytes) -> None:
         """Check one line and queue it, or count it as skipped."""
         kind, raw = _parse(raw_line)
-        values = None if kind == "playbook" else getattr(self, f"check_{kind}")(raw)
+        values = getattr(self, f"check_{kind}")(raw)
         if values is None:
             self.summary.counts[kind].skipped += 1
         else:
@@ -186,6 +191,12 @@ class _Importer:
             "accepted": accepted,
         }  # fmt: skip
 
+    def check_playbook(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        if _slug(raw) in self.playbooks:
+            return None  # playbooks are matched by slug: the site's copy stays
+        values = check_playbook(raw, self.users, self.topics, self.threads)
+        return _new(self.playbooks, values["slug"], values)
+
     async def flush(self) -> None:
         """Write the queued lines in one transaction; the slow work happens before it."""
         if not self.batch:
@@ -222,8 +233,13 @@ class _Importer:
         await _recount(connection, _RECOUNT_THREADS, touched)
         # Same transaction as the rows: the search index learns of every one of them.
         replies = await _ids(Post, "import_ref", [v["ref"] for v in lines["post"]])
+        playbooks = []
+        for values in lines["playbook"]:
+            playbooks.append(await write_playbook(values, self.users, self.topics, self.threads))
+            self.playbooks[values["slug"]] = playbooks[-1]
         await outbox.enqueue(
             [thread_doc_id(i) for i in sorted(touched)] + [post_doc_id(i) for i in replies.values()]
+            + [playbook_doc_id(i) for i in playbooks]
         )
 
     async def hash_passwords(self, users: list[dict[str, Any]]) -> None:

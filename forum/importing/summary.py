@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 from forum.importing.lines import REQUIRED
 
-PLAYBOOK_NOTE = "playbooks are not supported yet"
-
 
 class ImportError_(Exception):
     """The file can't be imported; `line` is the 1-based number of the bad line."""
@@ -33,6 +31,5 @@ class ImportSummary:
     def __str__(self) -> str:
         lines = [f"Import finished in {self.seconds:.1f} s:"]
         for kind, c in self.counts.items():
-            why = PLAYBOOK_NOTE if kind == "playbook" else "already present"
-            lines.append(f"  {kind}s: {c.created:,} created, {c.skipped:,} skipped ({why})")
+            lines.append(f"  {kind}s: {c.created:,} created, {c.skipped:,} skipped (already present)")
         return "\n".join(lines)

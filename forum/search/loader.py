@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+from forum.playbooks.documents import all_playbook_doc_ids, load_playbook_docs
 from forum.threads.documents import all_doc_ids, load_post_docs, load_thread_docs
 from search_index.backend import SearchDoc
 
@@ -13,6 +14,7 @@ DomainLoader = Callable[[Sequence[int]], Awaitable[dict[str, SearchDoc | None]]]
 LOADERS: dict[str, DomainLoader] = {
     "thread": load_thread_docs,
     "post": load_post_docs,
+    "playbook": load_playbook_docs,
 }
 
 
@@ -34,4 +36,6 @@ async def load_documents(doc_ids: Sequence[str]) -> dict[str, SearchDoc | None]:
 async def all_searchable_ids() -> AsyncIterator[list[str]]:
     """Every document id the database says should be in the index, in batches."""
     async for batch in all_doc_ids():
+        yield batch
+    async for batch in all_playbook_doc_ids():
         yield batch

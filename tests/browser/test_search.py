@@ -135,7 +135,7 @@ def test_the_header_search_box_works_from_the_keyboard(
     assert any(re.fullmatch(r"(?i)tender\w*|bonds?", m) for m in marked), marked
     # Results link to the post itself, and say what it is and where it lives.
     first = hits(page).first
-    expect(first.locator("a.hit-title")).to_have_attribute("href", re.compile(r"^/t/\d+/"))
+    expect(first.locator("a.hit-title")).to_have_attribute("href", re.compile(r"^/(t/\d+/|playbooks/)"))
     expect(first.locator(".meta a[href^='/topics/']").first).to_be_visible()
     tab.check()
     if javascript:

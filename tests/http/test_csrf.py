@@ -20,6 +20,7 @@ from forum.routes import routes as URL_TABLE
 from forum.threads import services
 from forum.threads.models import Post, Thread
 from tests.factories import PASSWORD, make_reply, make_thread, make_topic, make_user
+from tests.playbooks.csrf_scene import PLAYBOOK_PATHS, PlaybookScene, playbook_scene
 from tests.web import csrf_from, sign_in
 
 CSRF_MESSAGE = "Your session has expired or the form was sent from somewhere else."
@@ -55,6 +56,7 @@ class World:
     reply: Post
     deleted: Post
     topic_slug: str
+    playbooks: PlaybookScene
 
     def path_for(self, route: Route) -> str:
         values: dict[str, Any] = {
@@ -63,6 +65,7 @@ class World:
         }
         if route.path.endswith("/restore"):
             values["post_id"] = self.deleted.id
+        values.update(self.playbooks.path_values(route.path))
         params = {name: values[name] for name in route.param_convertors}
         return route.url_path_for(route.name, **params) if route.name else route.path.format(
             **params
@@ -80,7 +83,7 @@ class World:
             "/t/{thread_id:int}/accept": {"post_id": str(self.reply.id)},
             "/t/{thread_id:int}/moderate": {"locked": "1"},
             "/posts/{post_id:int}/edit": {"body": "An edited answer, with more detail."},
-        }
+        } | self.playbooks.forms()
         return forms.get(route.path, {})
 
 
@@ -88,7 +91,7 @@ KNOWN_PATHS = {
     "/signup", "/signin", "/signout", "/new", "/t/{thread_id:int}/reply",
     "/t/{thread_id:int}/accept", "/t/{thread_id:int}/moderate", "/posts/{post_id:int}/edit",
     "/posts/{post_id:int}/delete", "/posts/{post_id:int}/restore", "/posts/{post_id:int}/helpful",
-}
+} | PLAYBOOK_PATHS
 
 
 @pytest.fixture
@@ -100,7 +103,7 @@ async def world(client) -> World:
     reply = await make_reply(thread, member, "Talk to the LGPS fund first.")
     deleted = await make_reply(thread, member, "A reply that was withdrawn.")
     await services.delete_post(actor=member, post_id=deleted.id)
-    return World(moderator, member, thread, reply, deleted, topic.slug)
+    return World(moderator, member, thread, reply, deleted, topic.slug, await playbook_scene(moderator))
 
 
 @pytest.fixture

@@ -287,8 +287,9 @@ def searchable_count(database: Path) -> int:
             "SELECT count(*) FROM posts p JOIN threads t ON t.id = p.thread_id"
             " WHERE p.number > 1 AND p.deleted_at IS NULL AND t.deleted_at IS NULL"
         ).fetchone()[0]
+        playbooks = connection.execute("SELECT count(*) FROM playbooks").fetchone()[0]
     connection.close()
-    return threads + replies
+    return threads + replies + playbooks
 
 
 @pytest.fixture(scope="module")
