@@ -295,7 +295,9 @@ async def playbooks_for_thread(thread: Thread, limit: int = RELATED) -> list[Pla
     """
     rows = await Playbook.filter(
         Q(source_thread_id=thread.id) | Q(topic_id=thread.topic_id)  # type: ignore[attr-defined]
-    ).order_by("-updated_at").limit(limit * 4)
+    ).order_by("-updated_at").limit(limit * 4).only(
+        "id", "slug", "title", "tags", "source_thread_id", "updated_at"
+    )
     tags = set(thread.tags)
     ranked = sorted(rows, key=lambda p: (p.source_thread_id != thread.id, -len(tags & set(p.tags))))  # type: ignore[attr-defined]
     return ranked[:limit]

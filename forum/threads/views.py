@@ -12,6 +12,8 @@ from forum.errors import NotAllowed, NotFound, RateLimited, SignInRequired, Vali
 from forum.http.forms import read_form
 from forum.http.htmx import is_htmx
 from forum.pagination import page_number
+from forum.playbooks import permissions as playbook_permissions
+from forum.playbooks.queries import playbooks_for_thread
 from forum.templating import render
 from forum.threads import permissions, queries, services
 from forum.threads.models import Post, Thread
@@ -119,6 +121,8 @@ async def _thread_view(request: Request, *, reply_values: dict | None = None,
     context = dict(
         data=data, thread=data.thread, reply_values=values, reply_errors=reply_errors or {},
         can=permissions, user=user, topics=topics,
+        playbooks=await playbooks_for_thread(data.thread),
+        can_promote=data.thread.is_solved and playbook_permissions.can_create(user),
     )
     if is_htmx(request):
         return render(request, "threads/_thread_body.html", status_code=status_code, **context)

@@ -463,3 +463,26 @@ async def test_a_mentor_promotes_a_solved_question_into_a_prefilled_playbook(cli
     assert thread.url in (await client.get(playbook.url)).text
     unsolved = await make_thread(asker, topic)
     assert (await client.get(f"/playbooks/new?from_thread={unsolved.id}")).status_code == 422
+
+
+async def test_a_thread_page_shows_its_topics_playbooks_and_offers_mentors_to_promote_it(client):
+    from forum.threads import services as thread_services
+    from tests.factories import make_reply, make_thread, make_topic
+    from tests.playbooks.builders import make_mentor, make_playbook
+    from tests.web import sign_in
+
+    topic = await make_topic("tupe-pensions", "TUPE & pensions")
+    mentor = await make_mentor()
+    playbook = await make_playbook(mentor, topic="tupe-pensions")
+    thread = await make_thread(topic=topic)
+    answer = await make_reply(thread, mentor)
+    asker = await thread.author
+    await thread_services.accept_answer(actor=asker, thread_id=thread.id, post_id=answer.id)
+
+    anonymous = (await client.get(thread.url)).text
+    assert f'href="/playbooks/{playbook.slug}"' in anonymous
+    assert "Turn this answer into a playbook" not in anonymous
+
+    await sign_in(client, mentor)
+    as_mentor = (await client.get(thread.url)).text
+    assert f'href="/playbooks/new?from_thread={thread.id}"' in as_mentor
