@@ -22,7 +22,10 @@ from search_index.backend import (
     SearchQuery,
 )
 
-KINDS = {"question": "Questions", "discussion": "Discussions", "reply": "Replies"}
+KINDS = {
+    "question": "Questions", "discussion": "Discussions", "reply": "Replies",
+    "playbook": "Playbooks",
+}
 SOLVED = {"true": "Solved", "false": "Not solved yet"}
 
 

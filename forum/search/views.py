@@ -11,6 +11,7 @@ from starlette.responses import Response
 from forum.errors import NotAllowed, SignInRequired
 from forum.http.htmx import is_htmx
 from forum.pagination import Pages, page_number
+from forum.playbooks.stages import STAGES
 from forum.search import services
 from forum.templating import render
 from forum.threads import permissions
@@ -58,6 +59,7 @@ async def search(request: Request) -> Response:
     context = dict(
         query=query, results=results, threads=threads, unavailable=unavailable, topics=topics,
         kinds=services.KINDS, solved_labels=services.SOLVED,
+        stages={info.slug: info.label for info in STAGES},
         pages=Pages(query.page, PER_PAGE, results.total if results else 0),
         base=_url_without(params, "page"), without=lambda name, value=None: _url_without(params, name, value),
     )

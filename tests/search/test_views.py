@@ -459,3 +459,13 @@ async def test_an_email_address_typed_into_search_is_never_logged(client):
     await client.get("/search", params={"q": "dana@example.org pension"})
     rows = await SearchLog.all().values_list("query", flat=True)
     assert rows == ["[email] pension"]
+
+
+async def test_playbook_hits_and_the_stage_facet_read_as_words(client, app):
+    from tests.playbooks.builders import make_playbook
+
+    await make_playbook(title="Getting admitted body status for your LGPS pensions")
+    await drained(app)
+    page = (await client.get("/search", params={"q": "admitted body"})).text
+    assert '<span class="badge">Playbook</span>' in page
+    assert "TUPE &amp; pensions <span" in page or "TUPE & pensions <span" in page
