@@ -48,6 +48,7 @@ routes = [
     Route("/playbooks/{slug}", playbooks.detail, name="playbook"),
     Route("/playbooks/{slug}/edit", playbooks.edit, methods=["GET", "POST"]),
     Route("/playbooks/{slug}/history", playbooks.history),
+    Route("/playbooks/{slug}/related", playbooks.related_threads),
     Route("/playbooks/{slug}/compare", playbooks.compare_view),
     Route("/playbooks/{slug}/feed.atom", playbook_feeds.revisions_feed),
     Route("/playbooks/{slug}/restore", playbooks.restore, methods=["POST"]),

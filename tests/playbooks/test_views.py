@@ -486,3 +486,22 @@ async def test_a_thread_page_shows_its_topics_playbooks_and_offers_mentors_to_pr
     await sign_in(client, mentor)
     as_mentor = (await client.get(thread.url)).text
     assert f'href="/playbooks/new?from_thread={thread.id}"' in as_mentor
+
+
+async def test_a_playbook_links_to_the_threads_search_relates_to_it(client, app):
+    from tests.factories import make_thread, make_topic
+    from tests.playbooks.builders import make_playbook
+
+    topic = await make_topic("tupe-pensions", "TUPE & pensions")
+    thread = await make_thread(
+        topic=topic, title="Getting admitted body status took our fund nine months"
+    )
+    playbook = await make_playbook(title="Getting admitted body status for your LGPS pensions")
+    await app.state.indexer.drain()
+
+    page = (await client.get(playbook.url)).text
+    assert f'href="{playbook.url}/related"' in page
+    related = await client.get(f"{playbook.url}/related")
+    assert related.status_code == 200
+    assert f'href="{thread.url}"' in related.text
+    assert (await client.get("/playbooks/no-such-playbook/related")).status_code == 404
