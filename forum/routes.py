@@ -48,7 +48,6 @@ routes = [
     Route("/playbooks/{slug}", playbooks.detail, name="playbook"),
     Route("/playbooks/{slug}/edit", playbooks.edit, methods=["GET", "POST"]),
     Route("/playbooks/{slug}/history", playbooks.history),
-    Route("/playbooks/{slug}/related", playbooks.related_threads),
     Route("/playbooks/{slug}/compare", playbooks.compare_view),
     Route("/playbooks/{slug}/feed.atom", playbook_feeds.revisions_feed),
     Route("/playbooks/{slug}/restore", playbooks.restore, methods=["POST"]),
@@ -64,6 +63,7 @@ routes = [
     Route("/u/{username}", people.profile, name="profile"),
     Route("/search", search.search, name="search"),
     Route("/search/similar", search.similar),
+    Route("/search/related", search.related),
     Route("/moderation/search-gaps", search.gaps),
     Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static"),
 ]

@@ -50,6 +50,7 @@ from search_index.backend import (
     SearchPage,
     SearchQuery,
 )
+from search_index.documents import check_id, id_problem
 from search_index.highlight import ELLIPSIS, SNIPPET_WORDS
 
 T = TypeVar("T")
@@ -71,8 +72,6 @@ DISPLAYED_ATTRIBUTES = (
 RETRIEVED_ATTRIBUTES = ("id", "kind", "url", "title", "topic", "author", "solved", "created_at")
 MATCHING_STRATEGY = "all"  # every word must match, like the embedded backends
 
-_ID = re.compile(r"[A-Za-z0-9_-]+")
-MAX_ID_BYTES = 511
 _INDEX_UID = re.compile(r"[A-Za-z0-9_-]{1,400}")
 # A rebuild's temporary index: "<uid>__rebuild_<UTC timestamp to the microsecond>".
 REBUILD_SEPARATOR = "__rebuild_"
@@ -178,9 +177,7 @@ class MeiliBackend:
     async def upsert(self, docs: list[SearchDoc]) -> None:
         """Add or replace documents in batches; nothing is sent if any id is invalid."""
         for doc in docs:
-            reason = id_problem(doc.id)
-            if reason:
-                raise DocumentRejected(doc.id, reason)
+            check_id(doc.id)
         payload = [to_document(doc) for doc in docs]
         for batch in _chunks(payload, self._batch_size):
             await self._run(self._add_batch, batch)
@@ -240,9 +237,7 @@ class MeiliBackend:
             await self._run(self._apply_settings, temp)
             async for docs in batches:
                 for doc in docs:
-                    reason = id_problem(doc.id)
-                    if reason:
-                        raise DocumentRejected(doc.id, reason)
+                    check_id(doc.id)
                 payload = [to_document(doc) for doc in docs]
                 for batch in _chunks(payload, self._batch_size):
                     await self._run(self._add_batch, batch, temp)
@@ -496,18 +491,6 @@ def _blamed_document(message: str, batch_ids: Sequence[str]) -> str | None:
     for doc_id in sorted(set(batch_ids), key=len, reverse=True):
         if re.search(rf"(?<![A-Za-z0-9_-]){re.escape(doc_id)}(?![A-Za-z0-9_-])", message):
             return doc_id
-    return None
-
-
-def id_problem(doc_id: str) -> str | None:
-    """Why Meilisearch would refuse this document id, or None if it is acceptable."""
-    if not isinstance(doc_id, str) or not _ID.fullmatch(doc_id):
-        return (
-            "Meilisearch document ids may only contain A-Z, a-z, 0-9, hyphens and "
-            f"underscores: {doc_id!r}"
-        )
-    if len(doc_id.encode()) > MAX_ID_BYTES:
-        return f"Meilisearch document ids are at most {MAX_ID_BYTES} bytes"
     return None
 
 

@@ -33,16 +33,14 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from search_index.backend import FACETS, DocumentRejected, SearchDoc, SearchPage, SearchQuery
+from search_index.backend import FACETS, SearchDoc, SearchPage, SearchQuery
+from search_index.documents import checked_batch
 from search_index.fts5_expression import facet_values, meta_text
 from search_index.sqlite_search import FTSSearch, Tables
 from search_index.sqlite_vocabulary import Vocabulary, vocabulary_words
 
 WRITE_BATCH = 500
 _PREFIX = re.compile(r"[a-z][a-z0-9_]*")
-# Ids every backend accepts (Meilisearch's rule), so that a document is
-# rejected the same way whichever engine is configured.
-_DOC_ID = re.compile(r"[A-Za-z0-9_-]{1,511}")
 _COLUMNS = (
     "id", "kind", "url", "topic", "stage", "sector", "solved", "author", "acl", "tags",
     "facets", "meta", "created_at", "updated_at", "version", "title", "body",
@@ -129,15 +127,8 @@ class SqliteFTSBackend:
     # -- writes ---------------------------------------------------------------
 
     async def upsert(self, docs: list[SearchDoc]) -> None:
-        """Add or replace `docs` by id, in transactions of `WRITE_BATCH` documents.
-
-        Every document is checked first: one that cannot be indexed raises
-        DocumentRejected and nothing is written.
-        """
-        latest = {doc.id: doc for doc in docs}  # the last of duplicates wins
-        for doc in latest.values():
-            validate(doc)
-        batch = list(latest.values())
+        """Add or replace `docs` by id (see `checked_batch`), `WRITE_BATCH` per transaction."""
+        batch = checked_batch(docs)
         placeholders = ", ".join("?" * len(_COLUMNS))
         updates = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "id")
         sql = (
@@ -189,19 +180,6 @@ class SqliteFTSBackend:
     async def search(self, query: SearchQuery) -> SearchPage:
         """Run `query`; see the module docstring for the bounds on very common words."""
         return await self._search.search(query)
-
-
-def validate(doc: SearchDoc) -> None:
-    """Raise DocumentRejected unless every backend can index `doc`."""
-    if not isinstance(doc.id, str) or not _DOC_ID.fullmatch(doc.id):
-        raise DocumentRejected(
-            str(doc.id), "the id must be 1 to 511 letters, digits, hyphens or underscores"
-        )
-    for name in ("kind", "title", "body", "url"):
-        if not isinstance(getattr(doc, name), str):
-            raise DocumentRejected(doc.id, f"{name} must be text")
-    if not doc.kind:
-        raise DocumentRejected(doc.id, "the kind is missing")
 
 
 def _row(doc: SearchDoc) -> list[Any]:

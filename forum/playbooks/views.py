@@ -19,8 +19,6 @@ from forum.playbooks.promotion import promotion_draft, promotion_source
 from forum.playbooks.stages import STAGE_LABELS, STAGES
 from forum.templating import render
 from forum.threads.queries import all_topics
-from forum.search.services import similar_questions
-from search_index.backend import SearchError
 
 HISTORY_PAGE_SIZE = 30
 
@@ -70,16 +68,6 @@ async def journey(request: Request) -> Response:
 async def detail(request: Request) -> Response:
     page = await queries.playbook_page(request.path_params["slug"], _user(request))
     return _detail(request, page)
-
-
-async def related_threads(request: Request) -> Response:
-    """Threads the search engine relates to a playbook (its topic's are on the page itself)."""
-    playbook = await queries.get_playbook(request.path_params["slug"])
-    try:
-        results = await similar_questions(request.app.state.search, playbook.title, _user(request))
-    except SearchError:
-        results = None
-    return render(request, "playbooks/related.html", playbook=playbook, results=results)
 
 
 def _detail(request: Request, page: queries.PlaybookPage, status_code: int = 200,

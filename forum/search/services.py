@@ -84,11 +84,19 @@ MAX_SIMILAR_WORDS = 6
 
 async def similar_questions(backend: SearchBackend, title: str, viewer: User | None) -> SearchPage:
     """Threads that may already answer a question being typed."""
-    words = re.findall(r"\w{3,}", title.lower())
+    return await related_by_search(backend, title, ("question", "discussion"), viewer)
+
+
+async def related_by_search(
+    backend: SearchBackend, text: str, kinds: tuple[str, ...], viewer: User | None,
+    per_page: int = 5,
+) -> SearchPage:
+    """Documents of `kinds` on the subject of `text` (a title), best first."""
+    words = re.findall(r"\w{3,}", text.lower())
     if len(words) < 2:
         return SearchPage(hits=[], total=0)
     significant = list(dict.fromkeys(w for w in words if w not in _COMMON_WORDS))[:MAX_SIMILAR_WORDS]
-    # Every backend matches all the words, but a duplicate is rarely worded the
+    # Every backend matches all the words, but a related title is rarely worded the
     # same: drop words from the end until something matches (Meilisearch's
     # "last" matching strategy), down to two words.
     page = SearchPage(hits=[], total=0)
@@ -96,7 +104,7 @@ async def similar_questions(backend: SearchBackend, title: str, viewer: User | N
         page = await backend.search(
             SearchQuery(
                 text=" ".join(significant[:end]), principals=principals(viewer),
-                filters={"kind": ("question", "discussion")}, per_page=5,
+                filters={"kind": kinds}, per_page=per_page,
             )
         )
         if page.hits:

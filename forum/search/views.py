@@ -89,3 +89,18 @@ async def gaps(request: Request) -> Response:
     if not permissions.is_moderator(user):
         raise NotAllowed("Only moderators can see this page.")
     return render(request, "search/gaps.html", gaps=await services.search_gaps())
+
+
+async def related(request: Request) -> Response:
+    """`/search/related?q=<a title>&kind=...`: what search relates to a thread or playbook."""
+    text = services.normalise(request.query_params.get("q", ""))
+    kinds = tuple(k for k in request.query_params.getlist("kind") if k in services.KINDS)
+    kinds = kinds or tuple(services.KINDS)
+    try:
+        results: SearchPage | None = await services.related_by_search(
+            request.app.state.search, text, kinds, request.scope.get("user"), per_page=10
+        )
+    except SearchError:
+        results = None
+    return render(request, "search/related.html", text=text, kinds=kinds, results=results,
+                  kind_names=services.KINDS)

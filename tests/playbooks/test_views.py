@@ -488,7 +488,7 @@ async def test_a_thread_page_shows_its_topics_playbooks_and_offers_mentors_to_pr
     assert f'href="/playbooks/new?from_thread={thread.id}"' in as_mentor
 
 
-async def test_a_playbook_links_to_the_threads_search_relates_to_it(client, app):
+async def test_playbooks_and_threads_link_to_what_search_relates_to_them(client, app):
     from tests.factories import make_thread, make_topic
     from tests.playbooks.builders import make_playbook
 
@@ -499,9 +499,11 @@ async def test_a_playbook_links_to_the_threads_search_relates_to_it(client, app)
     playbook = await make_playbook(title="Getting admitted body status for your LGPS pensions")
     await app.state.indexer.drain()
 
-    page = (await client.get(playbook.url)).text
-    assert f'href="{playbook.url}/related"' in page
-    related = await client.get(f"{playbook.url}/related")
+    link = re.search(r'href="(/search/related\?[^"]+)"', (await client.get(playbook.url)).text)
+    related = await client.get(html.unescape(link.group(1)))
     assert related.status_code == 200
     assert f'href="{thread.url}"' in related.text
-    assert (await client.get("/playbooks/no-such-playbook/related")).status_code == 404
+
+    link = re.search(r'href="(/search/related\?[^"]+)"', (await client.get(thread.url)).text)
+    related = await client.get(html.unescape(link.group(1)))
+    assert f'href="{playbook.url}"' in related.text

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from tortoise import Tortoise
 
-from search_index import postgres_fts
+from search_index import postgres_search
 from search_index.backend import (
     BackendUnavailable,
     SearchDoc,
@@ -23,7 +23,9 @@ from search_index.backend import (
     SearchPage,
     SearchQuery,
 )
-from search_index.postgres_fts import PostgresFTSBackend, _Matches, build_plan
+from search_index.postgres_fts import PostgresFTSBackend
+from search_index.postgres_search import _Matches
+from search_index.postgres_tsvector import build_plan
 from search_index.query_syntax import parse_query
 from tests.contract.conftest import T0, _connect, _postgres_answers, _postgres_url, doc
 
@@ -214,7 +216,7 @@ async def explain(
             value = "{" + ",".join(f'"{item}"' for item in value) + "}"
         literals.append("'" + str(value).replace("'", "''") + "'")
     async with engine._client._in_transaction() as db:
-        await db.execute_script(postgres_fts.PLANNER_SETTINGS)
+        await db.execute_script(postgres_search.PLANNER_SETTINGS)
         await db.execute_script(f"SET LOCAL plan_cache_mode = {mode}; PREPARE probe AS {sql}")
         rows = await db.execute_query_dict(f"EXPLAIN EXECUTE probe({', '.join(literals)})")
         await db.execute_script("DEALLOCATE probe")
@@ -257,7 +259,7 @@ async def test_both_plans_for_a_page_give_the_same_results(
     await analyse(backend)
     results = []
     for walk_cost in (0, 10**9):  # always walk the date index; never
-        monkeypatch.setattr(postgres_fts, "WALK_COST", walk_cost)
+        monkeypatch.setattr(postgres_search, "WALK_COST", walk_cost)
         results.append([
             await ids(backend, "bond", sort=sort, page=page, per_page=7)
             for sort in ("newest", "relevance") for page in (1, 2, 5)
@@ -268,7 +270,7 @@ async def test_both_plans_for_a_page_give_the_same_results(
 async def test_pages_past_the_ranked_matches_continue_without_repeats_or_gaps(
     backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(postgres_fts, "RANK_LIMIT", 4)
+    monkeypatch.setattr(postgres_search, "RANK_LIMIT", 4)
     await backend.upsert([
         doc(f"post-{n}", "Re: bond", "bond " * (n % 3 + 1)) for n in range(1, 11)
     ])
