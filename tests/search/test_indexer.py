@@ -30,14 +30,6 @@ from tests.factories import make_reply, make_thread, make_topic, make_user
 from tests.web import post_form, sign_in
 
 
-@pytest.fixture
-async def backend(db, settings) -> SearchBackend:
-    """The deployment's own backend (FTS5 on SQLite, tsvector on PostgreSQL), emptied."""
-    backend = engine.build_backend(settings)
-    await backend.ensure_index()
-    await backend.reset()
-    return backend
-
 
 @pytest.fixture
 def indexer(backend) -> Indexer:

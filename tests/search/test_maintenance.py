@@ -24,13 +24,6 @@ from search_index.outbox import OutboxEntry
 from tests.factories import make_reply, make_thread, make_topic, make_user
 
 
-@pytest.fixture
-async def backend(db, settings) -> SearchBackend:
-    backend = engine.build_backend(settings)
-    await backend.ensure_index()
-    await backend.reset()
-    return backend
-
 
 async def found(backend: SearchBackend, text: str) -> list[str]:
     return sorted(hit.id for hit in (await backend.search(SearchQuery(text=text, per_page=100))).hits)
