@@ -102,5 +102,9 @@ async def related(request: Request) -> Response:
         )
     except SearchError:
         results = None
+    if results is not None:
+        # The index may not have caught up with a deletion yet: never show it.
+        hits, _ = await services.visible_hits(results.hits)
+        results = dataclasses.replace(results, hits=hits)
     return render(request, "search/related.html", text=text, kinds=kinds, results=results,
                   kind_names=services.KINDS)

@@ -13,7 +13,7 @@ from forum.accounts.models import Role, User
 from forum.search.models import SearchLog
 from forum.threads import services
 from forum.threads.models import Thread, Topic
-from tests.factories import make_reply, make_topic, make_user
+from tests.factories import make_reply, make_thread, make_topic, make_user
 from tests.web import sign_in
 
 HTMX = {"HX-Request": "true"}
@@ -469,3 +469,16 @@ async def test_playbook_hits_and_the_stage_facet_read_as_words(client, app):
     page = (await client.get("/search", params={"q": "admitted body"})).text
     assert '<span class="badge">Playbook</span>' in page
     assert "TUPE &amp; pensions <span" in page or "TUPE & pensions <span" in page
+
+
+async def test_related_by_search_never_shows_a_thread_deleted_before_the_index_caught_up(client, app):
+    topic = await make_topic("tupe-pensions", "TUPE & pensions")
+    kept = await make_thread(topic=topic, title="Admitted body status took nine months for us")
+    gone = await make_thread(topic=topic, title="Admitted body status: a spam thread to delete")
+    await drained(app)
+    moderator = await make_user(role=Role.MODERATOR)
+    await services.moderate_thread(actor=moderator, thread_id=gone.id, deleted=True)
+
+    page = (await client.get("/search/related", params={"q": "admitted body status", "kind": "question"})).text
+    assert kept.url in page
+    assert gone.url not in page
