@@ -70,7 +70,8 @@ def build_templates(settings: Settings) -> Jinja2Templates:
 def render(
     request: Request, name: str, status_code: int = 200, **context: Any
 ) -> Response:
-    """A full page, or its `fragment` block's template when htmx asks for a swap."""
+    """Render template `name` with the shared context; views pick a fragment template
+    themselves for htmx swaps (see `forum.http.htmx.is_htmx`)."""
     templates: Jinja2Templates = request.app.state.templates
     response = templates.TemplateResponse(request, name, context, status_code=status_code)
     response.headers["Vary"] = "HX-Request, Cookie"
