@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html import escape
-from itertools import accumulate
+from bisect import bisect_left
+from itertools import compress
 
-from search_index.tokens import spans
+from search_index.tokens import spans, words_of
 
 SNIPPET_WORDS = 30
 CONTEXT_WORDS = 4  # words shown before the first match of a snippet
@@ -44,7 +45,10 @@ class Matches:
     def flags(self, words: list[str]) -> list[bool]:
         """For each of `words` (in text order), whether it is marked."""
         known, prefixes = self.words, self.prefixes
-        marked = [word in known or bool(prefixes) and word.startswith(prefixes) for word in words]
+        if prefixes:
+            marked = [word in known or word.startswith(prefixes) for word in words]
+        else:
+            marked = list(map(known.__contains__, words))
         for phrase in self.phrases:
             size = len(phrase)
             for start in range(len(words) - size + 1):
@@ -69,26 +73,28 @@ def snippet(text: str, matches: Matches, size: int = SNIPPET_WORDS) -> str:
     match the passage is the beginning of `text`.
     """
     scanned = text[:MAX_SCANNED_CHARS]
-    words = spans(scanned)
+    # A results page makes twenty snippets of long bodies: find the passage from
+    # the bare words, and place only the passage's words in the text.
+    words = words_of(scanned)
     if not words:
         return escape(" ".join(scanned.split()))
-    flags = matches.flags([word for _, _, word in words])
+    flags = matches.flags(words)
     first = 0
-    if True in flags:
-        if len(words) > size:
-            before = [0, *accumulate(flags)]
-            starts = range(len(words) - size + 1)
-            counts = [before[at + size] - before[at] for at in starts]
-            first = counts.index(max(counts))
-        first_match = flags.index(True, first)
+    marked = list(compress(range(len(words)), flags))
+    if marked:
+        # The densest passage starts at a match: the earliest match that begins
+        # the most matches within `size` words.
+        counts = [bisect_left(marked, at + size, index) - index for index, at in enumerate(marked)]
+        first_match = marked[counts.index(max(counts))]
         # Some words of context before the first match, but a full passage
         # when the text ends soon after it.
         first = max(0, min(first_match - CONTEXT_WORDS, len(words) - size))
     last = min(len(words), first + size) - 1
-    start = 0 if first == 0 else words[first][0]
+    passage_words = spans(scanned, first, last + 1)
+    start = 0 if first == 0 else passage_words[0][0]
     whole = last == len(words) - 1 and len(text) <= MAX_SCANNED_CHARS
-    end = len(text) if whole else words[last][1]
-    passage = _render(text, words[first:last + 1], flags[first:last + 1], start, end)
+    end = len(text) if whole else passage_words[-1][1]
+    passage = _render(text, passage_words, flags[first:last + 1], start, end)
     if start > 0:
         passage = f"{ELLIPSIS} {passage}"
     if end < len(text):

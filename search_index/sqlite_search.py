@@ -36,9 +36,9 @@ from search_index.highlight import Matches, highlight, snippet
 from search_index.query_syntax import ParsedQuery, parse_query
 from search_index.sqlite_vocabulary import Vocabulary
 
-COUNT_LIMIT = 10_000
+COUNT_LIMIT = 1000  # as Meilisearch's maxTotalHits: beyond, an estimate
 RANK_LIMIT = 1000
-FACET_LIMIT = 2000
+FACET_LIMIT = 1000
 MAX_FACET_VALUES = 100
 MAX_PER_PAGE = 100
 WEIGHTS = "10.0, 5.0, 1.0, 0.0"  # bm25 column weights: title, tags, body, meta
@@ -84,7 +84,10 @@ class FTSSearch:
             if query.sort == "newest":
                 rows = await self._newest(match, total, offset, per_page)
             else:
-                rows = await self._relevant(match, compiled.exact, total, offset, per_page)
+                rows = await self._relevant(
+                    match, both(compiled.match, *filters.values()), compiled.exact,
+                    total, offset, per_page,
+                )
         facets = (
             await self._facets(facet_names, both(compiled.match, acl), filters, total)
             if facet_names else {}
@@ -121,35 +124,50 @@ class FTSSearch:
         return max(count, round(count * newest / (newest - oldest + 1))), False
 
     async def _relevant(
-        self, match: str, exact: str | None, total: int, offset: int, limit: int
+        self, match: str, scoring: str, exact: str | None, total: int, offset: int, limit: int
     ) -> list[dict[str, Any]]:
         """A page in bm25 order (exact before typo matches), then newest-indexed first."""
         rows: list[dict[str, Any]] = []
         ranked = min(total, RANK_LIMIT)
         if offset < ranked:
-            rows = await self._ranked(match, exact, offset, min(limit, ranked - offset))
+            rows = await self._ranked(match, scoring, exact, offset, min(limit, ranked - offset))
         if len(rows) < limit and total > RANK_LIMIT:
             rows += await self._older(match, max(0, offset - RANK_LIMIT), limit - len(rows))
         return rows
 
     async def _ranked(
-        self, match: str, exact: str | None, offset: int, limit: int
+        self, match: str, scoring: str, exact: str | None, offset: int, limit: int
     ) -> list[dict[str, Any]]:
-        fts, values = self._fts, [match, RANK_LIMIT]
+        """The candidates are the `RANK_LIMIT` newest matches of the whole expression;
+        bm25 scores them against `scoring`: the same without the ACL.
+
+        bm25 first counts, for each phrase of its MATCH, every document that holds
+        it (the IDF): the ACL's "public" is in nearly every document, so scoring
+        the whole expression would cost a pass over the index per query. Filters
+        stay: they keep the scored rows close to the candidates.
+        """
+        fts = self._fts
+        values: list[Any] = [match, RANK_LIMIT, scoring]
         tier = "0"
         if exact is not None:
             tier = (
-                f"rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ? "
+                f"s.rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ? "
                 "AND rowid >= (SELECT min(rid) FROM candidates))"
             )
             values.append(exact)
+        # A join, not `rowid IN candidates`: FTS5 would restart (and recount the
+        # IDF) for each rowid of the list.
         sql = f"""
             WITH candidates AS MATERIALIZED (
+                SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ?
+                ORDER BY rowid DESC LIMIT ?
+            ), scored AS MATERIALIZED (
                 SELECT rowid AS rid, bm25({fts}, {WEIGHTS}) AS score FROM {fts}
-                WHERE {fts} MATCH ? ORDER BY rowid DESC LIMIT ?
+                WHERE {fts} MATCH ? AND rowid >= (SELECT min(rid) FROM candidates)
             ), page AS (
-                SELECT rid, score, {tier} AS tier FROM candidates
-                ORDER BY tier DESC, score, rid DESC LIMIT ? OFFSET ?
+                SELECT s.rid, s.score, {tier} AS tier FROM scored s
+                JOIN candidates c ON c.rid = s.rid
+                ORDER BY tier DESC, s.score, s.rid DESC LIMIT ? OFFSET ?
             )
             SELECT {_HIT_COLUMNS} FROM page p JOIN {self._docs} d ON d.rid = p.rid
             ORDER BY p.tier DESC, p.score, p.rid DESC"""

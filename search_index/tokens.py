@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from itertools import islice
 
 # Combining diacritical marks (and their supplements): removed by folding, but
 # part of a word while scanning raw text, so that "cafe\u0301" stays one word.
@@ -18,6 +19,9 @@ _STRIP = re.compile(f"[{_COMBINING}]+")
 # A word: letters and digits (str.isalnum, i.e. Unicode L* and N*), plus marks.
 _WORD = re.compile(f"(?:[^\\W_]|[{_COMBINING}])+")
 _ASCII_WORD = re.compile("[a-z0-9]+")
+# ASCII punctuation to spaces: str.translate and str.split find ASCII words about
+# three times faster than the regular expression.
+_ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
 def fold(text: str) -> str:
@@ -32,16 +36,24 @@ def tokenize(text: str) -> list[str]:
     return [word for word in (fold(m) for m in _WORD.findall(text)) if word]
 
 
-def spans(text: str) -> list[tuple[int, int, str]]:
-    """Each word of `text` as (start, end, folded word), offsets into `text` itself."""
+def spans(text: str, first: int = 0, stop: int | None = None) -> list[tuple[int, int, str]]:
+    """Words `first` to `stop` (default: all) of `text` as (start, end, folded word),
+    offsets into `text` itself."""
     if text.isascii():  # folding is lower-casing, which keeps every offset
-        return [(m.start(), m.end(), m.group()) for m in _ASCII_WORD.finditer(text.lower())]
-    found = []
-    for match in _WORD.finditer(text):
-        word = fold(match.group())
-        if word:
-            found.append((match.start(), match.end(), word))
-    return found
+        found = islice(_ASCII_WORD.finditer(text.lower()), first, stop)
+        return [(m.start(), m.end(), m.group()) for m in found]
+    words = (
+        (match.start(), match.end(), word)
+        for match in _WORD.finditer(text) if (word := fold(match.group()))
+    )
+    return list(islice(words, first, stop))
+
+
+def words_of(text: str) -> list[str]:
+    """The folded words of `text`, in order: `tokenize`, faster for ASCII text."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_SEPARATORS).split()
+    return tokenize(text)
 
 
 def normalize_phrase(text: str) -> str:

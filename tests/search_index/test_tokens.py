@@ -1,0 +1,21 @@
+from search_index.tokens import spans, tokenize, words_of
+
+TEXTS = [
+    "Co-op's café: TUPE_transfer (2024) & LGPS/admitted-body!",
+    "plain ascii words, with 42 numbers and under_scores",
+    "Ünïcödé naïve façade — résumé",
+    "",
+]
+
+
+def test_words_of_agrees_with_tokenize_on_ascii_and_unicode_text() -> None:
+    for text in TEXTS:
+        assert words_of(text) == tokenize(text)
+
+
+def test_a_range_of_spans_is_the_same_slice_of_all_spans() -> None:
+    for text in TEXTS:
+        every = spans(text)
+        assert spans(text, 2, 5) == every[2:5]
+        for start, end, word in every:
+            assert tokenize(text[start:end]) == [word]
