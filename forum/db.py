@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
+
+from forum.caching import stamps
 
 MODEL_MODULES = [
     "forum.accounts.models",
@@ -16,6 +19,7 @@ MODEL_MODULES = [
     "forum.threads.models",
     "forum.playbooks.models",
     "forum.search.models",
+    "forum.caching.models",
     "search_index.outbox",
 ]
 
@@ -53,9 +57,19 @@ def is_sqlite(database_url: str) -> bool:
     return database_url.startswith("sqlite://")
 
 
-def write_transaction() -> AbstractAsyncContextManager[Any]:
-    """A transaction for writes: on SQLite it holds the write lock from its start."""
-    return in_transaction("default")
+@asynccontextmanager
+async def write_transaction(*, content: bool = True) -> AsyncIterator[Any]:
+    """A transaction for writes: on SQLite it holds the write lock from its start.
+
+    Unless `content` is False (a search log, a session, a notification read), the
+    change may show on pages: the "content" stamp moves when the transaction
+    commits, and every cached page built before is stale from then on. Moving it
+    last keeps PostgreSQL's row lock on the stamp as short as possible.
+    """
+    async with in_transaction("default") as connection:
+        yield connection
+        if content:
+            await stamps.advance(stamps.CONTENT, connection)
 
 
 # For the `tortoise` migration CLI (`[tool.tortoise]` in pyproject.toml).

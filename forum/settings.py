@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # "worker": only `forum worker` does (production, see the Procfile); "off": nobody
     # (tests drain explicitly).
     search_indexing: str = "embedded"
+    # Answers remembered per web process until the index changes (0: off).
+    search_cache_size: int = 512
 
     @property
     def is_production(self) -> bool:

@@ -9,16 +9,26 @@ from collections.abc import AsyncIterator
 
 from tortoise import connections
 
+from forum.caching import stamps
+from forum.caching.stamps import Stamp
 from forum.db import is_sqlite
 from forum.search.loader import load_documents
 from forum.settings import Settings
 from search_index.backend import SearchBackend, SearchError
+from search_index.cache import CachingBackend
 from search_index.indexer import Indexer
 
 log = logging.getLogger("forum.search")
 
 
 def build_backend(settings: Settings) -> SearchBackend:
+    """The engine for `settings`, answering repeated queries from memory until the index changes."""
+    return CachingBackend(
+        _engine(settings), Stamp(stamps.SEARCH_INDEX), size=settings.search_cache_size
+    )
+
+
+def _engine(settings: Settings) -> SearchBackend:
     """Meilisearch when configured, else FTS5 on SQLite or tsvector on PostgreSQL."""
     if settings.meili_url:
         from search_index.meili import MeiliBackend

@@ -19,6 +19,43 @@ from forum.threads.queries import all_topics
 from search_index.backend import SearchError, SearchPage
 
 PER_PAGE = 20
+FACET_HEADINGS = {"kind": "Kind", "topic": "Topic", "tags": "Tag", "stage": "Stage", "solved": "Answered"}
+SHOWN_FACET_VALUES = 10  # the most frequent values of a facet; chosen ones are always shown
+
+
+@dataclasses.dataclass(frozen=True)
+class FacetOption:
+    label: str
+    count: int
+    href: str
+    active: bool
+
+
+def _facet_options(
+    results: SearchPage, query: services.SearchRequest, labels: dict[str, dict[str, str]],
+    params: dict[str, list[str]],
+) -> list[tuple[str, str, list[FacetOption]]]:
+    """Each facet with values, as (name, heading, options): built here, not in the template,
+    because a results page lists up to sixty of them."""
+    base = _url_without(params, "page")
+    found = []
+    for name, heading in FACET_HEADINGS.items():
+        counts = results.facets.get(name) or {}
+        chosen = query.filters.get(name, ())
+        shown = [v for v in counts if v in chosen] + [v for v in counts if v not in chosen]
+        shown = [v for i, v in enumerate(shown) if v in chosen or i < SHOWN_FACET_VALUES]
+        options = [
+            FacetOption(
+                label=labels.get(name, {}).get(value, value), count=counts[value],
+                href=_url_without(params, name, value) if value in chosen
+                else f"{base}&{urlencode({name: value})}",
+                active=value in chosen,
+            )
+            for value in shown
+        ]
+        if options:
+            found.append((name, heading, options))
+    return found
 
 
 def _params(request: Request) -> dict[str, list[str]]:
@@ -56,10 +93,15 @@ async def search(request: Request) -> Response:
     if results is not None:
         hits, threads = await services.visible_hits(results.hits)
         results = dataclasses.replace(results, hits=hits)
+    labels = {
+        "topic": topics, "kind": services.KINDS, "solved": services.SOLVED,
+        "stage": {info.slug: info.label for info in STAGES},
+    }
     context = dict(
         query=query, results=results, threads=threads, unavailable=unavailable, topics=topics,
-        kinds=services.KINDS, solved_labels=services.SOLVED,
-        stages={info.slug: info.label for info in STAGES},
+        kinds=services.KINDS, solved_labels=services.SOLVED, stages=labels["stage"],
+        facets=_facet_options(results, query, labels, params) if results and results.hits else [],
+        facet_names=FACET_HEADINGS,
         pages=Pages(query.page, PER_PAGE, results.total if results else 0),
         base=_url_without(params, "page"), without=lambda name, value=None: _url_without(params, name, value),
     )

@@ -482,3 +482,23 @@ async def test_related_by_search_never_shows_a_thread_deleted_before_the_index_c
     page = (await client.get("/search/related", params={"q": "admitted body status", "kind": "question"})).text
     assert kept.url in page
     assert gone.url not in page
+
+
+async def test_a_facet_shows_its_ten_most_frequent_values_and_every_chosen_one(client, app):
+    author, topic = await make_user(), await make_topic()
+    # tag-00 is on one thread, tag-11 on twelve (five tags at most per thread).
+    threads: list[list[str]] = [[] for _ in range(16)]
+    for number in range(11, -1, -1):
+        for tags in sorted(threads, key=len)[:number + 1]:
+            tags.append(f"tag-{number:02}")
+    for number, tags in enumerate(threads):
+        await ask(author, topic, f"Tendering question number {number}", tags=" ".join(tags))
+    await drained(app)
+
+    page = (await client.get("/search", params={"q": "tendering"})).text
+    shown = re.findall(r'tags=(tag-\d\d)"', page)
+    assert shown == [f"tag-{n:02}" for n in range(11, 1, -1)]
+
+    chosen = (await client.get("/search", params={"q": "tendering", "tags": "tag-00"})).text
+    assert facet_count(chosen, "tags", "tag-00") == 1
+    assert 'aria-current="true">✓ tag-00' in chosen

@@ -1,0 +1,1 @@
+"""Caches that are right by construction: every entry names the version stamps it was built from."""
