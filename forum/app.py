@@ -10,11 +10,13 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from tortoise.contrib.starlette import RegisterTortoise
 
 from forum.accounts.sessions import SessionUserMiddleware
 from forum.accounts.throttle import LoginThrottle
+from forum.caching.pages import PageCache, PageCacheMiddleware
 from forum.db import tortoise_config
 from forum.errors import DomainError
 from forum.http import errors
@@ -33,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     wake = asyncio.Event()
+    page_cache = PageCache(size=settings.page_cache_size)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -53,12 +56,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            # Pages from the page cache come compressed already; this is for the rest.
+            Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6),
             Middleware(
                 SessionMiddleware, secret_key=settings.secret_key, session_cookie="mkn_session",
                 max_age=30 * 24 * 3600, same_site="lax", https_only=settings.secure_cookies,
             ),
             Middleware(CSRFMiddleware, on_failure=errors.csrf_failure),
             Middleware(SessionUserMiddleware),
+            # Inside the session user: it must know whether the visitor is signed in.
+            Middleware(PageCacheMiddleware, cache=page_cache),
             Middleware(engine.WakeIndexerMiddleware, wake=wake),
         ],
         exception_handlers={
@@ -68,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
     )
     app.state.settings = settings
+    app.state.page_cache = page_cache
     app.state.templates = build_templates(settings)
     app.state.login_throttle = LoginThrottle(
         per_account=RateLimiter(settings.login_attempts_per_account, settings.login_window_seconds),

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 
 from forum.accounts import views as accounts
+from forum.caching.pages import shared_page
+from forum.http.static import STATIC, FingerprintedStaticFiles
 from forum.people import views as people
 from forum.playbooks import feeds as playbook_feeds
 from forum.playbooks import practice_views as playbook_practice
 from forum.playbooks import review_views as playbook_review
 from forum.playbooks import views as playbooks
 from forum.search import views as search
-from forum.settings import PROJECT_ROOT
 from forum.threads import views as threads
 
 
@@ -22,34 +22,34 @@ async def healthz(request) -> PlainTextResponse:
 
 
 routes = [
-    Route("/", threads.home, name="home"),
+    Route("/", shared_page(threads.home), name="home"),
     Route("/healthz", healthz),
     Route("/signup", accounts.signup, methods=["GET", "POST"], name="signup"),
     Route("/signin", accounts.signin, methods=["GET", "POST"], name="signin"),
     Route("/signout", accounts.signout, methods=["POST"], name="signout"),
-    Route("/topics/{slug}", threads.topic, name="topic"),
+    Route("/topics/{slug}", shared_page(threads.topic), name="topic"),
     Route("/new", threads.new_thread, methods=["GET", "POST"], name="new_thread"),
     Route("/t/{thread_id:int}", threads.thread_redirect),
     Route("/t/{thread_id:int}/p/{number:int}", threads.post_redirect, name="post"),
     Route("/t/{thread_id:int}/reply", threads.reply, methods=["POST"], name="reply"),
     Route("/t/{thread_id:int}/accept", threads.accept, methods=["POST"], name="accept"),
     Route("/t/{thread_id:int}/moderate", threads.moderate, methods=["POST"], name="moderate"),
-    Route("/t/{thread_id:int}/{slug}", threads.thread, name="thread"),
+    Route("/t/{thread_id:int}/{slug}", shared_page(threads.thread), name="thread"),
     Route("/posts/{post_id:int}/edit", threads.edit_post, methods=["GET", "POST"]),
     Route("/posts/{post_id:int}/history", threads.history),
     Route("/posts/{post_id:int}/delete", threads.delete_post, methods=["POST"]),
     Route("/posts/{post_id:int}/restore", threads.restore_post, methods=["POST"]),
     Route("/posts/{post_id:int}/helpful", threads.helpful, methods=["POST"]),
-    Route("/journey", playbooks.journey, name="journey"),
-    Route("/playbooks", playbooks.index, name="playbooks"),
+    Route("/journey", shared_page(playbooks.journey), name="journey"),
+    Route("/playbooks", shared_page(playbooks.index), name="playbooks"),
     Route("/playbooks/new", playbooks.new, methods=["GET", "POST"], name="new_playbook"),
     Route("/playbooks/due", playbook_review.due, name="playbooks_due"),
     Route("/playbooks/suggestions", playbook_review.queue, name="suggestion_queue"),
-    Route("/playbooks/{slug}", playbooks.detail, name="playbook"),
+    Route("/playbooks/{slug}", shared_page(playbooks.detail), name="playbook"),
     Route("/playbooks/{slug}/edit", playbooks.edit, methods=["GET", "POST"]),
-    Route("/playbooks/{slug}/history", playbooks.history),
-    Route("/playbooks/{slug}/compare", playbooks.compare_view),
-    Route("/playbooks/{slug}/feed.atom", playbook_feeds.revisions_feed),
+    Route("/playbooks/{slug}/history", shared_page(playbooks.history)),
+    Route("/playbooks/{slug}/compare", shared_page(playbooks.compare_view)),
+    Route("/playbooks/{slug}/feed.atom", shared_page(playbook_feeds.revisions_feed)),
     Route("/playbooks/{slug}/restore", playbooks.restore, methods=["POST"]),
     Route("/playbooks/{slug}/maintainers", playbooks.maintainers, methods=["POST"]),
     Route("/playbooks/{slug}/verify", playbook_review.verify, methods=["POST"]),
@@ -60,10 +60,10 @@ routes = [
     Route("/playbooks/{slug}/suggestions/{id}/decline", playbook_review.decline, methods=["POST"]),
     Route("/playbooks/{slug}/outcomes/new", playbook_practice.new_outcome, methods=["GET", "POST"]),
     Route("/playbooks/{slug}/progress", playbook_practice.progress, methods=["POST"]),
-    Route("/u/{username}", people.profile, name="profile"),
+    Route("/u/{username}", shared_page(people.profile), name="profile"),
     Route("/search", search.search, name="search"),
     Route("/search/similar", search.similar),
     Route("/search/related", search.related),
     Route("/moderation/search-gaps", search.gaps),
-    Mount("/static", StaticFiles(directory=PROJECT_ROOT / "static", check_dir=False), name="static"),
+    Mount("/static", FingerprintedStaticFiles(STATIC), name="static"),
 ]

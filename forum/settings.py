@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     search_indexing: str = "embedded"
     # Answers remembered per web process until the index changes (0: off).
     search_cache_size: int = 512
+    # Pages for anonymous visitors kept per web process until content changes (0: off).
+    page_cache_size: int = 2048
 
     @property
     def is_production(self) -> bool:

@@ -10,7 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from forum.caching.pages import CSRF_USED
 from forum.http.csrf import csrf_token
+from forum.http.static import STATIC
 from forum.http.htmx import is_htmx
 from forum.settings import PROJECT_ROOT, Settings
 
@@ -54,15 +56,19 @@ def build_templates(settings: Settings) -> Jinja2Templates:
     )
     env.filters.update(timesince=timesince, isodate=isodate, longdate=longdate, plural=plural)
     env.globals["site_name"] = settings.site_name
+    env.globals["static_url"] = STATIC.url
 
     def context(request: Request) -> dict[str, Any]:
-        session = request.scope.get("session")
-        return {
-            "user": request.scope.get("user"),
-            # Called only by templates that have a form, so pages without one set no cookie.
-            "csrf_token": (lambda: csrf_token(session)) if session is not None else (lambda: ""),
-            "htmx": is_htmx(request),
-        }
+        scope = request.scope
+
+        def token() -> str:
+            # Called only by templates that have a form, so pages without one set no
+            # cookie; a page holding a visitor's token is never shared (forum.caching.pages).
+            scope[CSRF_USED] = True
+            session = scope.get("session")
+            return csrf_token(session) if session is not None else ""
+
+        return {"user": scope.get("user"), "csrf_token": token, "htmx": is_htmx(request)}
 
     return Jinja2Templates(env=env, context_processors=[context])
 

@@ -62,6 +62,9 @@ def settings(clean_database: str) -> Settings:
         environment="test", database_url=clean_database,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         base_url="http://testserver", posts_per_minute=1000, search_indexing="off",
+        # Factories write rows directly, past the services that move the content
+        # stamp: pages are cached only where a test asks for it (tests/caching).
+        page_cache_size=0,
     )
 
 

@@ -86,8 +86,9 @@ async def create_admin(*, username: str, email: str, password: str, display_name
     """Create an administrator, or promote an existing account with that username."""
     existing = await User.get_or_none(username_key=username.lower())
     if existing is not None:
-        existing.role = Role.ADMIN
-        await existing.save(update_fields=["role"])
+        async with write_transaction():  # the badge shows on pages: the content stamp moves
+            existing.role = Role.ADMIN
+            await existing.save(update_fields=["role"])
         return existing
     return await register(
         username=username, display_name=display_name or username, email=email,
@@ -99,7 +100,8 @@ async def set_role(*, actor: User, username: str, role: Role) -> User:
     """An administrator gives `username` a role."""
     if actor.role != Role.ADMIN:
         raise NotAllowed("Only administrators can change roles.")
-    user = await User.get(username_key=username.lower())
-    user.role = role
-    await user.save(update_fields=["role"])
+    async with write_transaction():  # the badge shows on pages: the content stamp moves
+        user = await User.get(username_key=username.lower())
+        user.role = role
+        await user.save(update_fields=["role"])
     return user

@@ -38,10 +38,11 @@ async def suggest_edit(
         raise ValidationFailed({"base_revision": "That isn't a revision of this playbook."})
     if all(getattr(playbook, name) == content[name] for name in SUGGESTED_FIELDS):
         raise ValidationFailed({"__all__": "Your suggestion is the same as the playbook: change something first."})
-    return await PlaybookSuggestion.create(
-        playbook_id=playbook.id, author_id=actor.id, base_revision=base_revision,
-        change_note=note, created_at=now(), **{name: content[name] for name in SUGGESTED_FIELDS},
-    )
+    async with write_transaction():
+        return await PlaybookSuggestion.create(
+            playbook_id=playbook.id, author_id=actor.id, base_revision=base_revision,
+            change_note=note, created_at=now(), **{name: content[name] for name in SUGGESTED_FIELDS},
+        )
 
 
 async def _pending(suggestion_id: int) -> tuple[PlaybookSuggestion, Playbook]:
