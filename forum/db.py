@@ -15,6 +15,8 @@ MODEL_MODULES = [
     "forum.people.models",
     "forum.threads.models",
     "forum.playbooks.models",
+    "forum.mentoring.models",
+    "forum.notifications.models",
     "forum.search.models",
     "search_index.outbox",
 ]

@@ -38,6 +38,14 @@ class Settings(BaseSettings):
     # "worker": only `forum worker` does (production, see the Procfile); "off": nobody
     # (tests drain explicitly).
     search_indexing: str = "embedded"
+    # Mentoring: a request waits this many days for an answer, a question this many
+    # hours before it is offered to mentors; the sweep that acts on both runs every
+    # SWEEP_INTERVAL_SECONDS in each web process ("embedded"), only in `forum worker`
+    # ("worker", production), or not at all ("off").
+    mentor_request_days: int = 7
+    unanswered_after_hours: int = 48
+    sweep_interval_seconds: int = 300
+    background_jobs: str = "embedded"
 
     @property
     def is_production(self) -> bool:

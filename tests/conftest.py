@@ -62,6 +62,7 @@ def settings(clean_database: str) -> Settings:
         environment="test", database_url=clean_database,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         base_url="http://testserver", posts_per_minute=1000, search_indexing="off",
+        background_jobs="off",
     )
 
 
