@@ -81,7 +81,10 @@ async def new_request(request: Request) -> Response:
 
 
 async def request_detail(request: Request) -> Response:
-    user = signed_in(request)
+    # Not "sign in first": to anyone but its two people a request doesn't exist.
+    user = viewer(request)
+    if user is None:
+        raise NotFound("That request doesn't exist.")
     page = await queries.request_page(user, path_int(request, "request_id"), now(request))
     return render(request, "mentoring/request.html", page=page, req=page.request, now=now(request))
 
@@ -201,9 +204,10 @@ async def close(request: Request) -> Response:
 
 
 async def publish_outcome(request: Request) -> Response:
-    user = signed_in(request)
+    user = viewer(request)
     space_id = path_int(request, "space_id")
     data = await queries.space_page(user, space_id, page=1, size=1)
+    assert user is not None  # space_page let only a participant through
     if data.viewer_is_mentor or data.space.is_active:
         raise NotAllowed("The mentee publishes what a closed mentorship achieved.")
     if request.method == "GET":
@@ -224,7 +228,7 @@ async def publish_outcome(request: Request) -> Response:
 
 async def message(request: Request) -> Response:
     """A message's permalink: participants go to it in its space; a moderator sees a flagged one alone."""
-    user = signed_in(request)
+    user = viewer(request)
     found = await spaces.message_for(user, path_int(request, "message_id"))
     if await spaces.is_participant(user, found.space_id):  # type: ignore[attr-defined]
         page = queries.message_page(found.number, MESSAGES_PER_PAGE)
