@@ -120,6 +120,7 @@ def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.demo.mentoring import seed_mentoring
     from forum.importing import import_file, is_seeded
 
     async def work() -> Any:
@@ -127,6 +128,8 @@ def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             print("The database already has content: demo content not added.")
             return None
         summary = await import_file(DEMO_CONTENT, progress=print)
+        if await seed_mentoring():
+            print("Added a demo mentorship.")
         await _index_pending(settings)
         return summary
 

@@ -75,6 +75,8 @@ async def apply(request: Request) -> Response:
         values = asdict(mentors.MentorInput())
         return render(request, "people/apply.html", existing=existing,
                       **_mentor_form_context(values, {}, topics))
+    if existing is not None and existing.is_approved:
+        return RedirectResponse("/mentors/settings", status_code=303)  # nothing to apply for
     form = await read_form_lists(request)
     values = _mentor_input(form)
     try:
