@@ -366,9 +366,9 @@ async def test_import_reads_organisation_details_regions_and_mentor_profiles(db,
         user("ben", organisation="youth-mutual", organisation_admin=True),
     )
     await import_file(path, progress=lambda _: None)
-    org = await Organisation.get(slug="youth-mutual")
-    assert (org.spin_out_date, org.contract_renewal_on) == (date(2021, 4, 1), date(2027, 3, 31))
-    assert (org.ownership_model, org.staff_size) == ("Employee-owned", "50-249")
+    mutual = await Organisation.get(slug="youth-mutual")
+    assert (mutual.spin_out_date, mutual.contract_renewal_on) == (date(2021, 4, 1), date(2027, 3, 31))
+    assert (mutual.ownership_model, mutual.staff_size) == ("Employee-owned", "50-249")
     asha = await User.get(username_key="asha")
     profile = await MentorProfile.get(user_id=asha.id)
     assert asha.region == "Wales" and profile.is_approved
