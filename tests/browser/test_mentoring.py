@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Locator, expect
 
-from tests.browser.browsing import Tab
+from tests.browser.browsing import Tab, forget_refusal_log
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -99,6 +99,7 @@ def test_a_pioneer_finds_a_mentor_who_accepts_and_they_talk_in_private(
     page.get_by_label("Your goal").fill(goal)
     page.get_by_role("button", name="Send request").click()
     expect(page.locator("#context-error")).to_be_visible()
+    forget_refusal_log(tab, 422)
     expect(page.get_by_label("Your goal")).to_have_value(goal)
     tab.check()
     page.get_by_label("Context").fill("Cabinet decides in March and we have never written a paper for it.")
@@ -144,4 +145,5 @@ def test_a_pioneer_finds_a_mentor_who_accepts_and_they_talk_in_private(
     assert response is not None and response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
     expect(page.locator("body")).not_to_contain_text(run)
+    forget_refusal_log(tab, 404)
     tab.check()
