@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,12 +18,15 @@ from tortoise.contrib.starlette import RegisterTortoise
 from forum.accounts.sessions import SessionUserMiddleware
 from forum.accounts.throttle import LoginThrottle
 from forum.caching.pages import PageCache, PageCacheMiddleware
+from forum.clock import system_clock
 from forum.db import tortoise_config
 from forum.errors import DomainError
 from forum.http import errors
 from forum.http.csrf import CSRFMiddleware
 from forum.http.headers import SecurityHeadersMiddleware
 from forum.http.ratelimit import RateLimiter
+from forum.mentoring.sweep import embedded_sweeping
+from forum.notifications.middleware import UnreadCountMiddleware
 from forum.routes import routes
 from forum.search import engine
 from forum.settings import Settings
@@ -44,10 +48,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.search = backend
             app.state.indexer = engine.build_indexer(backend)
             await engine.prepare(backend)
-            if settings.search_indexing == "embedded":
-                async with engine.embedded_indexing(app.state.indexer, wake):
-                    yield
-            else:
+            async with contextlib.AsyncExitStack() as background:
+                if settings.search_indexing == "embedded":
+                    await background.enter_async_context(
+                        engine.embedded_indexing(app.state.indexer, wake)
+                    )
+                if settings.background_jobs == "embedded":
+                    await background.enter_async_context(
+                        embedded_sweeping(lambda: app.state.clock(), settings)
+                    )
                 yield
 
     app = Starlette(
@@ -66,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Middleware(SessionUserMiddleware),
             # Inside the session user: it must know whether the visitor is signed in.
             Middleware(PageCacheMiddleware, cache=page_cache),
+            Middleware(UnreadCountMiddleware),
             Middleware(engine.WakeIndexerMiddleware, wake=wake),
         ],
         exception_handlers={
@@ -76,6 +86,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.settings = settings
     app.state.page_cache = page_cache
+    # The time as the app sees it: tests replace it to move time (see forum.clock).
+    app.state.clock = system_clock
     app.state.templates = build_templates(settings)
     app.state.login_throttle = LoginThrottle(
         per_account=RateLimiter(settings.login_attempts_per_account, settings.login_window_seconds),

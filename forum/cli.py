@@ -120,6 +120,7 @@ def _cmd_import(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from forum.demo.mentoring import seed_mentoring
     from forum.importing import import_file, is_seeded
 
     async def work() -> Any:
@@ -127,6 +128,8 @@ def _cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
             print("The database already has content: demo content not added.")
             return None
         summary = await import_file(DEMO_CONTENT, progress=print)
+        if await seed_mentoring():
+            print("Added a demo mentorship.")
         await _index_pending(settings)
         return summary
 
@@ -223,9 +226,12 @@ def _cmd_search_verify(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    """The Procfile's background process: drains the search outbox until SIGTERM."""
+    """The Procfile's background process: drains the search outbox and runs the mentoring
+    sweep (request expiry, unanswered questions) until SIGTERM."""
     import signal
 
+    from forum.clock import system_clock
+    from forum.mentoring.sweep import run_forever as sweep_forever
     from forum.search.engine import build_indexer, prepare
 
     async def work() -> None:
@@ -236,11 +242,15 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        print("forum worker: indexing search changes; stop with SIGTERM.", flush=True)
-        runner = asyncio.create_task(indexer.run_forever(asyncio.Event(), idle_seconds=1.0))
+        print("forum worker: indexing search changes and sweeping mentoring; stop with SIGTERM.",
+              flush=True)
+        runners = [asyncio.create_task(indexer.run_forever(asyncio.Event(), idle_seconds=1.0))]
+        if settings.background_jobs != "off":
+            runners.append(asyncio.create_task(sweep_forever(system_clock, settings)))
         await stop.wait()
-        runner.cancel()
-        await asyncio.gather(runner, return_exceptions=True)
+        for runner in runners:
+            runner.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
 
     asyncio.run(_with_database(settings, work))
     return 0
@@ -267,7 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--no-index", action="store_true", help="leave search indexing to the worker")
     imp.set_defaults(run=_cmd_import)
 
-    commands.add_parser("worker", help="run background jobs (search indexing)").set_defaults(
+    commands.add_parser(
+        "worker", help="run background jobs (search indexing, mentoring sweep)"
+    ).set_defaults(
         run=_cmd_worker
     )
     commands.add_parser(

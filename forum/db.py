@@ -18,6 +18,8 @@ MODEL_MODULES = [
     "forum.people.models",
     "forum.threads.models",
     "forum.playbooks.models",
+    "forum.mentoring.models",
+    "forum.notifications.models",
     "forum.search.models",
     "forum.caching.models",
     "search_index.outbox",

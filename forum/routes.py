@@ -8,6 +8,8 @@ from starlette.routing import Mount, Route
 from forum.accounts import views as accounts
 from forum.caching.pages import shared_page
 from forum.http.static import STATIC, FingerprintedStaticFiles
+from forum.mentoring import views as mentoring
+from forum.notifications import views as notifications
 from forum.people import views as people
 from forum.playbooks import feeds as playbook_feeds
 from forum.playbooks import practice_views as playbook_practice
@@ -34,6 +36,7 @@ routes = [
     Route("/t/{thread_id:int}/reply", threads.reply, methods=["POST"], name="reply"),
     Route("/t/{thread_id:int}/accept", threads.accept, methods=["POST"], name="accept"),
     Route("/t/{thread_id:int}/moderate", threads.moderate, methods=["POST"], name="moderate"),
+    Route("/t/{thread_id:int}/ask-mentor", mentoring.ask_mentor, methods=["GET", "POST"]),
     Route("/t/{thread_id:int}/{slug}", shared_page(threads.thread), name="thread"),
     Route("/posts/{post_id:int}/edit", threads.edit_post, methods=["GET", "POST"]),
     Route("/posts/{post_id:int}/history", threads.history),
@@ -61,6 +64,34 @@ routes = [
     Route("/playbooks/{slug}/outcomes/new", playbook_practice.new_outcome, methods=["GET", "POST"]),
     Route("/playbooks/{slug}/progress", playbook_practice.progress, methods=["POST"]),
     Route("/u/{username}", shared_page(people.profile), name="profile"),
+    Route("/mentors", shared_page(people.mentor_directory), name="mentors"),
+    Route("/mentors/apply", people.apply, methods=["GET", "POST"]),
+    Route("/mentors/settings", people.mentor_settings, methods=["GET", "POST"]),
+    Route("/mentors/applications", people.applications),
+    Route("/mentors/applications/{profile_id:int}", people.decide, methods=["POST"]),
+    Route("/mentors/{username}/request", mentoring.new_request, methods=["GET", "POST"]),
+    Route("/orgs/{slug}", shared_page(people.organisation), name="organisation"),
+    Route("/orgs/{slug}/threads", people.organisation_threads),
+    Route("/orgs/{slug}/edit", people.edit_organisation, methods=["GET", "POST"]),
+    Route("/mentoring", mentoring.dashboard, name="mentoring"),
+    Route("/mentoring/requests/{request_id:int}", mentoring.request_detail),
+    Route("/mentoring/requests/{request_id:int}/accept", mentoring.accept, methods=["POST"]),
+    Route("/mentoring/requests/{request_id:int}/decline", mentoring.decline, methods=["POST"]),
+    Route("/mentoring/requests/{request_id:int}/withdraw", mentoring.withdraw, methods=["POST"]),
+    Route("/mentoring/spaces/{space_id:int}", mentoring.space),
+    Route("/mentoring/spaces/{space_id:int}/messages", mentoring.post_message, methods=["POST"]),
+    Route("/mentoring/spaces/{space_id:int}/goals", mentoring.add_goal, methods=["POST"]),
+    Route("/mentoring/spaces/{space_id:int}/goals/{goal_id:int}", mentoring.goal_status, methods=["POST"]),
+    Route("/mentoring/spaces/{space_id:int}/playbooks", mentoring.add_playbook, methods=["POST"]),
+    Route("/mentoring/spaces/{space_id:int}/colleagues", mentoring.add_colleague, methods=["POST"]),
+    Route("/mentoring/spaces/{space_id:int}/close", mentoring.close, methods=["POST"]),
+    Route("/mentoring/spaces/{space_id:int}/outcome", mentoring.publish_outcome, methods=["GET", "POST"]),
+    Route("/mentoring/messages/{message_id:int}", mentoring.message),
+    Route("/mentoring/messages/{message_id:int}/flag", mentoring.flag, methods=["POST"]),
+    Route("/moderation/flags", mentoring.flags),
+    Route("/notifications", notifications.notification_list, name="notifications"),
+    Route("/notifications/read-all", notifications.read_all, methods=["POST"]),
+    Route("/notifications/{notification_id:int}/open", notifications.open_notification, methods=["POST"]),
     Route("/search", search.search, name="search"),
     Route("/search/similar", search.similar),
     Route("/search/related", search.related),

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     search_cache_size: int = 512
     # Pages for anonymous visitors kept per web process until content changes (0: off).
     page_cache_size: int = 2048
+    # Mentoring: a request waits this many days for an answer, a question this many
+    # hours before it is offered to mentors; the sweep that acts on both runs every
+    # SWEEP_INTERVAL_SECONDS in each web process ("embedded"), only in `forum worker`
+    # ("worker", production), or not at all ("off").
+    mentor_request_days: int = 7
+    unanswered_after_hours: int = 48
+    sweep_interval_seconds: int = 300
+    background_jobs: str = "embedded"
 
     @property
     def is_production(self) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import jinja2
@@ -46,6 +46,16 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
 
 
+def duration(value: timedelta) -> str:
+    """'40 minutes', '5 hours', '3 days': a span of time in its largest whole unit."""
+    seconds = int(value.total_seconds())
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return "under a minute"
+
+
 def build_templates(settings: Settings) -> Jinja2Templates:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(PROJECT_ROOT / "templates"),
@@ -54,7 +64,8 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(timesince=timesince, isodate=isodate, longdate=longdate, plural=plural)
+    env.filters.update(timesince=timesince, isodate=isodate, longdate=longdate, plural=plural,
+                       duration=duration)
     env.globals["site_name"] = settings.site_name
     env.globals["static_url"] = STATIC.url
 
@@ -68,7 +79,10 @@ def build_templates(settings: Settings) -> Jinja2Templates:
             session = scope.get("session")
             return csrf_token(session) if session is not None else ""
 
-        return {"user": scope.get("user"), "csrf_token": token, "htmx": is_htmx(request)}
+        return {
+            "user": scope.get("user"), "csrf_token": token, "htmx": is_htmx(request),
+            "unread": scope.get("unread", 0),
+        }
 
     return Jinja2Templates(env=env, context_processors=[context])
 

@@ -65,6 +65,7 @@ def settings(clean_database: str) -> Settings:
         # Factories write rows directly, past the services that move the content
         # stamp: pages are cached only where a test asks for it (tests/caching).
         page_cache_size=0,
+        background_jobs="off",
     )
 
 

@@ -50,3 +50,30 @@ async def make_thread(
 async def make_reply(thread: Thread, author: User | None = None, body: str = "Ask early.") -> Post:
     author = author or await make_user()
     return await services.reply(actor=author, thread_id=thread.id, body=body)
+
+
+async def make_organisation(slug: str | None = None, **fields):
+    from forum.people.models import Organisation
+
+    slug = slug or f"org-{next(_ids)}"
+    return await Organisation.create(
+        slug=slug, name=fields.pop("name", slug.replace("-", " ").title()), **fields
+    )
+
+
+async def make_mentor(username: str | None = None, *, expertise=("lgps", "tupe"),
+                      sectors=("Youth services",), stages=(), topics=(), capacity: int = 3,
+                      is_open: bool = True, **fields) -> User:
+    """An approved mentor with their mentor profile."""
+    from tortoise.timezone import now
+
+    from forum.people.models import MentorProfile, MentorStatus
+
+    mentor = await make_user(username, role=Role.MENTOR, **fields)
+    await MentorProfile.create(
+        user=mentor, status=MentorStatus.APPROVED, expertise=list(expertise),
+        sectors=list(sectors), stages=list(stages), topics=list(topics), capacity=capacity,
+        is_open=is_open, background="Twenty years of spin-outs.", applied_at=now(),
+        decided_at=now(),
+    )
+    return mentor

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -348,3 +349,43 @@ async def test_the_demo_content_imports_without_errors_and_twice_changes_nothing
     assert first.counts["thread"].created > 0 and first.counts["topic"].created > 0
     assert all(c.created == 0 for c in again.counts.values())
     await assert_counters_are_consistent()
+
+
+async def test_import_reads_organisation_details_regions_and_mentor_profiles(db, tmp_path):
+    from datetime import date
+
+    from forum.people.models import MentorProfile
+
+    path = write_lines(
+        tmp_path,
+        org(spin_out_date="2021-04-01", contract_renewal_on="2027-03-31",
+                     ownership_model="Employee-owned", staff_size="50-249"),
+        user("Asha", role="mentor", region="Wales", expertise=["lgps", "tupe"],
+             sectors=["Youth services"], stages=["tupe-pensions"], topics=["tupe-and-pensions"],
+             capacity=2, availability="paused", response_time="week", bio="Pensions adviser."),
+        user("ben", organisation="youth-mutual", organisation_admin=True),
+    )
+    await import_file(path, progress=lambda _: None)
+    mutual = await Organisation.get(slug="youth-mutual")
+    assert (mutual.spin_out_date, mutual.contract_renewal_on) == (date(2021, 4, 1), date(2027, 3, 31))
+    assert (mutual.ownership_model, mutual.staff_size) == ("Employee-owned", "50-249")
+    asha = await User.get(username_key="asha")
+    profile = await MentorProfile.get(user_id=asha.id)
+    assert asha.region == "Wales" and profile.is_approved
+    assert (profile.expertise, profile.capacity, profile.is_open, profile.response_time) == (
+        ["lgps", "tupe"], 2, False, "week")
+    assert (await User.get(username_key="ben")).is_organisation_admin
+    assert not await MentorProfile.filter(user__username_key="ben").exists()
+    await import_file(path, progress=lambda _: None)  # idempotent
+    assert await MentorProfile.all().count() == 1
+
+
+@pytest.mark.parametrize("line, message", [
+    (user("dan", role="mentor", capacity=0), "'capacity' must be a whole number from 1 to 20"),
+    (user("dan", role="mentor", availability="soon"), "'availability' must be open or paused"),
+    (user("dan", organisation_admin="yes"), "'organisation_admin' must be true or false"),
+])
+async def test_bad_people_lines_are_refused_naming_the_line(db, tmp_path, line, message):
+    path = write_lines(tmp_path, line)
+    with pytest.raises(ImportError_, match=re.escape(message)):
+        await import_file(path, progress=lambda _: None)

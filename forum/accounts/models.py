@@ -30,6 +30,9 @@ class User(Model):
     organisation: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "forum.Organisation", related_name="members", null=True, on_delete=fields.SET_NULL
     )
+    # An organisation admin edits their organisation's page.
+    is_organisation_admin = fields.BooleanField(default=False)
+    region = fields.CharField(max_length=80, default="")
     is_active = fields.BooleanField(default=True)
     thread_count = fields.IntField(default=0)
     reply_count = fields.IntField(default=0)

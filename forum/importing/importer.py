@@ -11,6 +11,7 @@ from typing import Any
 
 from tortoise.exceptions import BaseORMException
 from tortoise.expressions import F
+from tortoise.timezone import now
 
 from forum.accounts import passwords
 from forum.accounts.models import Role, User
@@ -30,6 +31,7 @@ from forum.importing.lines import (
     _text,
     _when,
 )
+from forum.importing.people import check_dates, check_mentor, write_mentor_profiles
 from forum.importing.playbooks import check_playbook, write_playbook
 from forum.importing.recount import _RECOUNT_THREADS, _RECOUNT_TOPICS, _RECOUNT_USERS, _recount
 from forum.importing.summary import ImportError_, ImportSummary
@@ -129,6 +131,7 @@ class _Importer:
         values = {key: _text(raw, key, _limit(Organisation, key), required=False)
                   for key in ORGANISATION_DETAILS}  # fmt: skip
         values |= {"slug": _slug(raw), "name": _text(raw, "name", _limit(Organisation, "name"))}
+        values |= check_dates(raw)
         return _new(self.organisations, values["slug"], values)
 
     def check_user(self, raw: dict[str, Any]) -> dict[str, Any] | None:
@@ -148,12 +151,17 @@ class _Importer:
         if key not in self.users and (owner := self.emails.get(email)) is not None:
             raise _Invalid(f"user {username!r}: email {email!r} already belongs to {owner!r}")
         self.emails.setdefault(email, key)
-        # `expertise` has no home yet: it will belong to mentor profiles.
+        role = _choice(raw, "role", Role, Role.MEMBER)
+        admin = raw.get("organisation_admin", False)
+        if not isinstance(admin, bool):
+            raise _Invalid(f"user {username!r}: 'organisation_admin' must be true or false")
         return _new(self.users, key, {
             "username": username, "username_key": key, "email": email,
             "display_name": _text(raw, "display_name", 60, required=False) or username,
-            "role": _choice(raw, "role", Role, Role.MEMBER), "organisation": organisation,
+            "role": role, "organisation": organisation,
             "bio": _text(raw, "bio", required=False), "password": password,
+            "region": _text(raw, "region", 80, required=False), "is_organisation_admin": admin,
+            "mentor": check_mentor(raw, role),
         })  # fmt: skip
 
     def check_topic(self, raw: dict[str, Any]) -> dict[str, Any] | None:
@@ -222,7 +230,9 @@ class _Importer:
         """Insert in dependency order; the caller holds the transaction."""
         organisations = [Organisation(**values) for values in lines["organisation"]]
         await _insert(Organisation, organisations, "slug", self.organisations)
+        mentors = {v["username_key"]: v["mentor"] for v in lines["user"] if v.get("mentor") is not None}
         await _insert(User, [self._user(v) for v in lines["user"]], "username_key", self.users)
+        await write_mentor_profiles(mentors, self.users, now())
         # Topics list in `position` order: keep the file's order, after existing ones.
         topics = [Topic(position=self.next_position + i, **v) for i, v in enumerate(lines["topic"])]
         self.next_position += len(topics)
@@ -268,6 +278,7 @@ class _Importer:
 
     def _user(self, values: dict[str, Any]) -> User:
         organisation = values.pop("organisation")
+        values.pop("mentor", None)
         return User(organisation_id=self.organisations.get(organisation), **values)
 
     def _thread(self, values: dict[str, Any]) -> Thread:

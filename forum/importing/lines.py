@@ -20,7 +20,10 @@ REQUIRED = {
     "post": ("ref", "thread", "author", "body", "created_at"),
     "playbook": ("slug", "title", "author", "body"),
 }
-ORGANISATION_DETAILS = ("sector", "stage", "parent_body", "legal_form", "website", "description")
+ORGANISATION_DETAILS = (
+    "sector", "stage", "parent_body", "legal_form", "ownership_model", "staff_size", "website",
+    "description",
+)
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 

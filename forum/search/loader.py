@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
+from forum.mentoring.documents import all_message_doc_ids, load_message_docs
 from forum.playbooks.documents import all_playbook_doc_ids, load_playbook_docs
 from forum.threads.documents import all_doc_ids, load_post_docs, load_thread_docs
 from search_index.backend import SearchDoc
@@ -15,6 +16,7 @@ LOADERS: dict[str, DomainLoader] = {
     "thread": load_thread_docs,
     "post": load_post_docs,
     "playbook": load_playbook_docs,
+    "message": load_message_docs,
 }
 
 
@@ -38,4 +40,6 @@ async def all_searchable_ids() -> AsyncIterator[list[str]]:
     async for batch in all_doc_ids():
         yield batch
     async for batch in all_playbook_doc_ids():
+        yield batch
+    async for batch in all_message_doc_ids():
         yield batch

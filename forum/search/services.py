@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,6 +12,8 @@ from tortoise.functions import Count
 from tortoise.timezone import now
 
 from forum.accounts.models import User
+from forum.mentoring.documents import space_principal
+from forum.mentoring.queries import space_ids_of
 from forum.search.models import SearchLog
 from forum.threads.models import Post
 from search_index.backend import (
@@ -24,14 +27,24 @@ from search_index.backend import (
 
 KINDS = {
     "question": "Questions", "discussion": "Discussions", "reply": "Replies",
-    "playbook": "Playbooks",
+    "playbook": "Playbooks", "message": "Mentorship messages",
 }
 SOLVED = {"true": "Solved", "false": "Not solved yet"}
 
 
-def principals(viewer: User | None) -> tuple[str, ...]:
-    """What the viewer may see: public content, plus their own private things."""
-    return ("public",) if viewer is None else ("public", f"user:{viewer.id}")
+def principals(viewer: User | None, space_ids: Iterable[int] = ()) -> tuple[str, ...]:
+    """What the viewer may see: public content, plus their own private things and the
+    mentorship spaces they take part in."""
+    if viewer is None:
+        return ("public",)
+    return ("public", f"user:{viewer.id}", *(space_principal(i) for i in sorted(space_ids)))
+
+
+async def viewer_principals(viewer: User | None) -> tuple[str, ...]:
+    """`principals` with the viewer's spaces read from the database (one query when signed in)."""
+    if viewer is None:
+        return principals(None)
+    return principals(viewer, await space_ids_of(viewer.id))
 
 
 def normalise(text: str) -> str:
@@ -65,7 +78,7 @@ async def run_search(
 ) -> SearchPage:
     return await backend.search(
         SearchQuery(
-            text=request.text, principals=principals(viewer), filters=request.filters,
+            text=request.text, principals=await viewer_principals(viewer), filters=request.filters,
             facets=FACETS, sort=request.sort,  # type: ignore[arg-type]
             page=request.page, per_page=per_page,
         )
@@ -100,10 +113,11 @@ async def related_by_search(
     # same: drop words from the end until something matches (Meilisearch's
     # "last" matching strategy), down to two words.
     page = SearchPage(hits=[], total=0)
+    allowed = await viewer_principals(viewer)
     for end in range(len(significant), min(2, len(significant)) - 1, -1):
         page = await backend.search(
             SearchQuery(
-                text=" ".join(significant[:end]), principals=principals(viewer),
+                text=" ".join(significant[:end]), principals=allowed,
                 filters={"kind": kinds}, per_page=per_page,
             )
         )

@@ -65,7 +65,8 @@ def parse_tags(raw: str | list[str], errors: dict[str, str]) -> list[str]:
     return tags
 
 
-def _throttle(limiter: RateLimiter | None, actor: User) -> None:
+def throttle(limiter: RateLimiter | None, actor: User) -> None:
+    """Count one post by `actor`; RateLimited when they post too quickly."""
     if limiter is None:
         return
     key = f"user:{actor.id}"
@@ -100,7 +101,7 @@ async def create_thread(
         errors["topic"] = "Choose a topic."
     if errors:
         raise ValidationFailed(errors)
-    _throttle(limiter, actor)
+    throttle(limiter, actor)
     html = render_markdown(body)
     when = created_at or now()
     async with write_transaction():
@@ -139,7 +140,7 @@ async def reply(
             if thread.deleted_at is not None:
                 raise NotFound("That thread doesn't exist.")
             raise NotAllowed("This thread is locked: it no longer takes replies.")
-        _throttle(limiter, actor)
+        throttle(limiter, actor)
         number = thread.last_post_number + 1
         post = await Post.create(
             thread=thread, author=actor, number=number, body_source=body, body_html=html,

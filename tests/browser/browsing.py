@@ -40,3 +40,10 @@ class Tab:
     def assert_same_document(self, action: str) -> None:
         kept = self.page.evaluate("() => window.__journeyMarker || null")
         assert kept == "same document", f"{action} reloaded the whole page instead of swapping"
+
+
+def forget_refusal_log(tab: Tab, status: int) -> None:
+    """Chromium logs every 4xx answer as "Failed to load resource", even a form page that
+    answers 422 (errors to fix) or 409 (a conflict) on purpose: that one line is expected."""
+    expected = f"console error: Failed to load resource: the server responded with a status of {status} "
+    tab.console.problems = [p for p in tab.console.problems if not p.startswith(expected)]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.browsing import Tab
+from tests.browser.browsing import Tab, forget_refusal_log
 
 DEMO_PASSWORD = "demo-password-2026"
 
@@ -66,13 +66,6 @@ def sign_in(tab: Tab, username: str, next_url: str, landing_title: str) -> None:
     expect(nav(page).get_by_role("button", name="Sign out")).to_be_visible()
     expect(heading(page)).to_have_text(landing_title)
     tab.check()
-
-
-def forget_refusal_log(tab: Tab, status: int) -> None:
-    """Chromium logs every 4xx answer as "Failed to load resource", even a form page that
-    answers 422 (errors to fix) or 409 (a conflict) on purpose: that one line is expected."""
-    expected = f"console error: Failed to load resource: the server responded with a status of {status} "
-    tab.console.problems = [p for p in tab.console.problems if not p.startswith(expected)]
 
 
 def revision_number(page: Page) -> int:

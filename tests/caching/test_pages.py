@@ -109,10 +109,10 @@ async def test_a_deleted_thread_is_gone_on_the_next_request_everywhere(client, t
 
 async def test_a_change_of_role_shows_on_the_next_request(client, thread):
     admin = await make_user("admin", role=Role.ADMIN)
-    await make_user("newmentor")
-    assert "Mentor" not in (await client.get("/u/newmentor")).text
-    await accounts.set_role(actor=admin, username="newmentor", role=Role.MENTOR)
-    assert "Mentor" in (await client.get("/u/newmentor")).text
+    await make_user("newmoderator")
+    assert "Moderator" not in (await client.get("/u/newmoderator")).text
+    await accounts.set_role(actor=admin, username="newmoderator", role=Role.MODERATOR)
+    assert "Moderator" in (await client.get("/u/newmoderator")).text
 
 
 async def test_a_signed_in_members_page_is_never_kept_nor_served_from_the_cache(client, app, thread):

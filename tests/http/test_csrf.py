@@ -20,6 +20,7 @@ from forum.routes import routes as URL_TABLE
 from forum.threads import services
 from forum.threads.models import Post, Thread
 from tests.factories import PASSWORD, make_reply, make_thread, make_topic, make_user
+from tests.mentoring.csrf_scene import MENTORING_PATHS, MentoringScene, mentoring_scene
 from tests.playbooks.csrf_scene import PLAYBOOK_PATHS, PlaybookScene, playbook_scene
 from tests.web import csrf_from, sign_in
 
@@ -57,6 +58,7 @@ class World:
     deleted: Post
     topic_slug: str
     playbooks: PlaybookScene
+    mentoring: MentoringScene
 
     def path_for(self, route: Route) -> str:
         values: dict[str, Any] = {
@@ -66,6 +68,7 @@ class World:
         if route.path.endswith("/restore"):
             values["post_id"] = self.deleted.id
         values.update(self.playbooks.path_values(route.path))
+        values.update(self.mentoring.path_values(route.path))
         params = {name: values[name] for name in route.param_convertors}
         return route.url_path_for(route.name, **params) if route.name else route.path.format(
             **params
@@ -83,7 +86,7 @@ class World:
             "/t/{thread_id:int}/accept": {"post_id": str(self.reply.id)},
             "/t/{thread_id:int}/moderate": {"locked": "1"},
             "/posts/{post_id:int}/edit": {"body": "An edited answer, with more detail."},
-        } | self.playbooks.forms()
+        } | self.playbooks.forms() | self.mentoring.forms()
         return forms.get(route.path, {})
 
 
@@ -91,7 +94,7 @@ KNOWN_PATHS = {
     "/signup", "/signin", "/signout", "/new", "/t/{thread_id:int}/reply",
     "/t/{thread_id:int}/accept", "/t/{thread_id:int}/moderate", "/posts/{post_id:int}/edit",
     "/posts/{post_id:int}/delete", "/posts/{post_id:int}/restore", "/posts/{post_id:int}/helpful",
-} | PLAYBOOK_PATHS
+} | PLAYBOOK_PATHS | MENTORING_PATHS
 
 
 @pytest.fixture
@@ -103,7 +106,9 @@ async def world(client) -> World:
     reply = await make_reply(thread, member, "Talk to the LGPS fund first.")
     deleted = await make_reply(thread, member, "A reply that was withdrawn.")
     await services.delete_post(actor=member, post_id=deleted.id)
-    return World(moderator, member, thread, reply, deleted, topic.slug, await playbook_scene(moderator))
+    playbooks = await playbook_scene(moderator)
+    return World(moderator, member, thread, reply, deleted, topic.slug, playbooks,
+                 await mentoring_scene(moderator, playbooks.playbook.slug))
 
 
 @pytest.fixture

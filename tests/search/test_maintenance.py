@@ -281,8 +281,9 @@ def searchable_count(database: Path) -> int:
             " WHERE p.number > 1 AND p.deleted_at IS NULL AND t.deleted_at IS NULL"
         ).fetchone()[0]
         playbooks = connection.execute("SELECT count(*) FROM playbooks").fetchone()[0]
+        messages = connection.execute("SELECT count(*) FROM mentorship_messages").fetchone()[0]
     connection.close()
-    return threads + replies + playbooks
+    return threads + replies + playbooks + messages
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,1 @@
+"""Mentor requests, private mentorship spaces and ask-a-mentor."""

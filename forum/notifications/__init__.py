@@ -1,0 +1,1 @@
+"""In-app notifications (designed so that email can be added later)."""
