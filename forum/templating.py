@@ -62,9 +62,16 @@ def build_templates(settings: Settings) -> Jinja2Templates:
             # Called only by templates that have a form, so pages without one set no cookie.
             "csrf_token": (lambda: csrf_token(session)) if session is not None else (lambda: ""),
             "htmx": is_htmx(request),
+            # A one-time message set by the previous request (e.g. "Password changed").
+            "flash": session.pop("flash", None) if session else None,
         }
 
     return Jinja2Templates(env=env, context_processors=[context])
+
+
+def flash(request: Request, message: str) -> None:
+    """Show `message` on the next page this browser gets (after a 303, typically)."""
+    request.session["flash"] = message
 
 
 def render(

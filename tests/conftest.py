@@ -57,11 +57,13 @@ async def db(clean_database: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def settings(clean_database: str) -> Settings:
+def settings(clean_database: str, tmp_path: Path) -> Settings:
     return Settings(
         environment="test", database_url=clean_database,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         base_url="http://testserver", posts_per_minute=1000, search_indexing="off",
+        # Development mail (files), kept out of the project's own data/ folder.
+        mail_dir=str(tmp_path / "mail"),
     )
 
 

@@ -1,0 +1,30 @@
+"""Account tests send their email to a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from forum.settings import Settings
+from tests.mailbox import Inbox, SmtpServer
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server: SmtpServer) -> Inbox:
+    return smtp_server.inbox
+
+
+@pytest.fixture
+def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
+    return settings.model_copy(update={"smtp_url": smtp_server.url})
