@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from forum.settings import Settings
+from tests.accounts.oidc.provider import OidcProvider, running_provider
 from tests.mailbox import Inbox, SmtpServer
 
 
@@ -28,3 +29,10 @@ def inbox(smtp_server: SmtpServer) -> Inbox:
 @pytest.fixture
 def settings(settings: Settings, smtp_server: SmtpServer) -> Settings:
     return settings.model_copy(update={"smtp_url": smtp_server.url})
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OidcProvider]:
+    """The real OpenID provider, shared by the tests of a run."""
+    with running_provider(["http://testserver/auth/test/callback"]) as provider:
+        yield provider
