@@ -15,6 +15,7 @@ from tortoise import Tortoise
 from forum.app import create_app
 from forum.db import tortoise_config
 from forum.settings import Settings
+from tests.mailbox import Inbox, SmtpServer
 from tests.database import (
     create_run_database,
     drop_run_database,
@@ -82,6 +83,22 @@ async def client(app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
     transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; what arrives is in its inbox."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server: SmtpServer) -> Inbox:
+    return smtp_server.inbox
 
 
 class QueryCounter(logging.Handler):

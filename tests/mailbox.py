@@ -42,7 +42,7 @@ class Inbox:
 def body(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
-    return part.get_content()
+    return part.get_content().replace("\r\n", "\n")
 
 
 def link_in(message: EmailMessage, path: str) -> str:

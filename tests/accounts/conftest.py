@@ -8,22 +8,7 @@ import pytest
 
 from forum.settings import Settings
 from tests.accounts.oidc.provider import OidcProvider, running_provider
-from tests.mailbox import Inbox, SmtpServer
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def inbox(smtp_server: SmtpServer) -> Inbox:
-    return smtp_server.inbox
+from tests.mailbox import SmtpServer
 
 
 @pytest.fixture
