@@ -23,7 +23,7 @@ function escapeHtml(text) {
 }
 
 function loginPage(uid, problem) {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test provider: sign in</title></head>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Test provider: sign in</title></head>
 <body><main><h1>Test provider</h1>
 ${problem ? `<p role="alert">${escapeHtml(problem)}</p>` : ""}
 <form method="post" action="/interaction/${uid}/login">
