@@ -42,8 +42,13 @@ class Confirmed:
         return self.previous_email != self.user.email
 
 
-async def confirm_email(*, signer: LinkSigner, token: str, max_age: int) -> Confirmed:
-    """Mark the address in a verification link as confirmed (changing to it, if it is new)."""
+async def confirm_email(*, signer: LinkSigner, token: str, max_age: int,
+                        actor_id: int | None = None) -> Confirmed:
+    """Mark the address in a verification link as confirmed (changing to it, if it is new).
+
+    A change of address needs the member signed in (`actor_id`): a link that reached a
+    mistyped address must not hand its reader the account.
+    """
     payload = signer.read(VERIFY_EMAIL, token, max_age=max_age)
     address = str(payload.get("email", "")).lower()
     async with write_transaction():
@@ -52,6 +57,8 @@ async def confirm_email(*, signer: LinkSigner, token: str, max_age: int) -> Conf
             raise BadLink("This link isn't valid.")
         if payload.get("fp") != _verification_state(user):
             raise BadLink(USED)
+        if address != user.email and actor_id != user.id:
+            raise BadLink("Sign in to your account, then open the link again to finish changing your address.")
         if address != user.email and await User.filter(email=address).exclude(id=user.id).exists():
             raise BadLink("Another account now uses that address, so it can't be moved to yours.")
         previous = user.email
@@ -96,9 +103,15 @@ async def user_for_reset(*, signer: LinkSigner, token: str, max_age: int) -> Use
     user = await User.get_or_none(id=payload["uid"], is_active=True, deleted_at=None)
     if user is None:
         raise BadLink("This link isn't valid.")
+    _check_reset_state(payload, user)
+    return user
+
+
+def _check_reset_state(payload: dict, user: User) -> None:
+    # The fingerprint covers the password hash: once the link has set a new password,
+    # the same link no longer matches.
     if payload.get("fp") != fingerprint(user.password_hash, user.email):
         raise BadLink(USED)
-    return user
 
 
 async def reset_password(*, signer: LinkSigner, token: str, max_age: int, password: str) -> User:
@@ -110,21 +123,18 @@ async def reset_password(*, signer: LinkSigner, token: str, max_age: int, passwo
     if problem := passwords.password_problem(password, username=user.username, email=user.email):
         raise ValidationFailed({"password": problem})
     new_hash = await passwords.hash_password(password)
-    async with write_transaction():
-        # Re-read under the lock: two uses of one link must not both succeed.
-        user = await User.filter(id=user.id).select_for_update().first()  # type: ignore[assignment]
-        if user is None or payload_mismatch(token, signer, user, max_age):
-            raise BadLink(USED)
-        user.password_hash = new_hash
-        if user.email_verified_at is None:
-            user.email_verified_at = now()
-        if user.held_reason == HOLD_UNCONFIRMED:
-            user.held_reason = ""
-        await user.save(update_fields=["password_hash", "email_verified_at", "held_reason"])
-    await sessions.end_all_sessions(user.id)
-    return user
-
-
-def payload_mismatch(token: str, signer: LinkSigner, user: User, max_age: int) -> bool:
     payload = signer.read(RESET_PASSWORD, token, max_age=max_age)
-    return payload.get("fp") != fingerprint(user.password_hash, user.email)
+    async with write_transaction():
+        # Checked again under the lock: two uses of one link must not both succeed.
+        locked = await User.filter(id=user.id).select_for_update().first()
+        if locked is None:
+            raise BadLink(USED)
+        _check_reset_state(payload, locked)
+        locked.password_hash = new_hash
+        if locked.email_verified_at is None:
+            locked.email_verified_at = now()
+        if locked.held_reason == HOLD_UNCONFIRMED:
+            locked.held_reason = ""
+        await locked.save(update_fields=["password_hash", "email_verified_at", "held_reason"])
+    await sessions.end_all_sessions(locked.id)
+    return locked

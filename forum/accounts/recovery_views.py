@@ -7,7 +7,7 @@ from starlette.responses import RedirectResponse, Response
 
 from forum.accounts import recovery
 from forum.accounts.services import EMAIL_RE, check_can_sign_in
-from forum.accounts.tokens import BadLink
+from forum.accounts.tokens import VERIFY_EMAIL, BadLink
 from forum.accounts.views import enforce_limit, client_address, sign_in_as
 from forum.errors import DomainError, ValidationFailed
 from forum.http.forms import read_form
@@ -30,14 +30,16 @@ async def verify_email(request: Request) -> Response:
     if request.method == "GET":
         token = request.query_params.get("token", "")
         try:
-            payload = state.link_signer.read("verify-email", token, max_age=_verify_age(request))
+            payload = state.link_signer.read(VERIFY_EMAIL, token, max_age=_verify_age(request))
         except BadLink as exc:
             return render(request, "accounts/link_problem.html", status_code=400, message=exc.message)
         return render(request, "accounts/verify.html", token=token, address=payload.get("email", ""))
     form = await read_form(request)
+    current = request.scope.get("user")
     try:
         confirmed = await recovery.confirm_email(
-            signer=state.link_signer, token=form.get("token", ""), max_age=_verify_age(request)
+            signer=state.link_signer, token=form.get("token", ""), max_age=_verify_age(request),
+            actor_id=current.id if current else None,
         )
     except BadLink as exc:
         return render(request, "accounts/link_problem.html", status_code=400, message=exc.message)
@@ -45,7 +47,6 @@ async def verify_email(request: Request) -> Response:
     if confirmed.changed_address:
         await state.postman.send(confirmed.previous_email, "email_changed", user=user,
                                  previous=confirmed.previous_email)
-    current = request.scope.get("user")
     if current is not None:
         flash(request, f"Thank you: {user.email} is confirmed.")
         return RedirectResponse("/account" if current.id == user.id else "/", status_code=303)

@@ -43,29 +43,26 @@ def _failure(request: Request, message: str, status_code: int = 400) -> Response
                   providers=request.app.state.sso.providers.values())
 
 
-async def start(request: Request) -> Response:
-    """Sign in (or join) with a provider."""
-    provider = _provider(request)
-    request.session[INTENT] = {
-        "provider": provider.slug, "link_to": None,
-        "next": safe_next(request.query_params.get("next")),
-        "invite": request.query_params.get("invite", "")[:64],
-    }
+async def _go_to_provider(request: Request, provider: Provider, intent: dict) -> Response:
+    request.session[INTENT] = {"provider": provider.slug, **intent}
     try:
         return await request.app.state.sso.redirect(request, provider, _callback_url(request, provider))
     except SignInFailed as exc:
         return _failure(request, exc.message, 502)
+
+
+async def start(request: Request) -> Response:
+    """Sign in (or join) with a provider."""
+    return await _go_to_provider(request, _provider(request), {
+        "link_to": None, "next": safe_next(request.query_params.get("next")),
+        "invite": request.query_params.get("invite", "")[:64],
+    })
 
 
 async def link(request: Request) -> Response:
     """A signed-in member adds a provider to their account (POST from the account page)."""
     user = require_user(request)
-    provider = _provider(request)
-    request.session[INTENT] = {"provider": provider.slug, "link_to": user.id, "next": "/account", "invite": ""}
-    try:
-        return await request.app.state.sso.redirect(request, provider, _callback_url(request, provider))
-    except SignInFailed as exc:
-        return _failure(request, exc.message, 502)
+    return await _go_to_provider(request, _provider(request), {"link_to": user.id, "next": "/account", "invite": ""})
 
 
 async def callback(request: Request) -> Response:

@@ -11,6 +11,7 @@ from forum.accounts.policy import HOLD_UNCONFIRMED, Mode
 from forum.errors import NotFound, RateLimited, ValidationFailed
 from forum.http.csrf import rotate_csrf_token
 from forum.http.forms import read_form
+from forum.http.ratelimit import RateLimiter
 from forum.http.redirects import safe_next
 from forum.templating import render
 
@@ -33,7 +34,8 @@ async def sign_in_as(request: Request, user: User, next_url: str) -> Response:
     return RedirectResponse(safe_next(next_url), status_code=303)
 
 
-def enforce_limit(limiter, key: str, message: str) -> None:
+def enforce_limit(limiter: RateLimiter, key: str, message: str) -> None:
+    """Count one attempt for `key`, or refuse (429 with Retry-After) past the limit."""
     if wait := limiter.retry_after(key):
         raise RateLimited(message, wait)
     limiter.hit(key)

@@ -170,6 +170,19 @@ async def test_changing_email_takes_effect_only_from_the_link_sent_to_the_new_ad
     assert "changed from\ndana@leeds.gov.uk to dana@bradford.gov.uk" in body(notice)
 
 
+async def test_an_email_change_link_needs_the_member_signed_in(client, inbox):
+    member = await make_user("dana", email="dana@leeds.gov.uk")
+    await sign_in(client, member)
+    await post_form(client, "/account/email", {"new_email": "typo@example.org", "email_password": PASSWORD},
+                    from_url="/account")
+    await post_form(client, "/signout", from_url="/account")
+    link = link_in(inbox.last_to("typo@example.org"), "/verify-email?token=")
+    response = await post_form(client, "/verify-email", {"token": link.partition("token=")[2]}, from_url=link)
+    assert response.status_code == 400 and "Sign in to your account" in response.text
+    assert (await User.get(id=member.id)).email == "dana@leeds.gov.uk"
+    assert not await Session.filter(user_id=member.id).exists()
+
+
 async def test_changing_email_asks_for_the_current_password(client, inbox):
     member = await make_user("dana")
     await sign_in(client, member)
