@@ -37,6 +37,7 @@ async def _account_page(request: Request, user: User, *, errors: dict[str, str] 
         can_link=[p for p in providers.values() if p.slug not in linked],
         can_invite=can_invite(user), can_review=can_review(user),
         new_member=request.app.state.new_member_limits.is_new(user),
+        limits=request.app.state.new_member_limits,
     )
 
 

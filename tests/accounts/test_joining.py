@@ -12,7 +12,7 @@ from forum.accounts.models import Invitation, Role, SiteSetting, User
 from forum.accounts.policy import HOLD_DOMAIN, HOLD_UNCONFIRMED, domain_allowed, parse_domains
 from forum.http.ratelimit import RateLimiter
 from forum.people.models import Organisation
-from tests.factories import PASSWORD, make_user
+from tests.factories import make_user
 from tests.mailbox import body, link_in
 from tests.web import post_form, sign_in
 

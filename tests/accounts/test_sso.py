@@ -11,7 +11,7 @@ import pytest
 from tortoise.timezone import now
 
 from forum.accounts.models import Identity, Session, User
-from forum.accounts.policy import Mode, Policy
+from forum.accounts.policy import Mode
 from forum.settings import Settings
 from tests.accounts.oidc.provider import OidcProvider
 from tests.accounts.oidc.round_trip import RoundTrip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from tortoise.timezone import now
 
 from forum.accounts.models import Role, User
@@ -12,8 +13,6 @@ from forum.errors import RateLimited, ValidationFailed
 from forum.threads.models import Post
 from tests.factories import make_thread, make_topic, make_user
 from tests.web import post_form, sign_in
-
-import pytest
 
 LIMITS = NewMemberLimits(days=3, min_posts=3, posts_per_day=3, links_per_day=2)
 
