@@ -20,7 +20,8 @@ install: $(VENV)/.installed assets
 install-dev: $(VENV)/.installed-dev assets
 
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	# --include=dev: the tests run a real OpenID provider (oidc-provider) from node_modules.
+	npm ci --include=dev --no-audit --no-fund --loglevel=error
 
 # Third-party front-end files are copied from node_modules, never committed.
 static/vendor/htmx.min.js: node_modules/.package-lock.json

@@ -97,6 +97,8 @@ def production_env(database_url: str, port: int, workers: int, **extra: str) -> 
         SECRET_KEY=secrets.token_urlsafe(48),
         BASE_URL=f"http://{HOST}:{port}",
         SEARCH_INDEXING="worker",
+        # Production wants a mail server; the benchmarks never send mail.
+        SMTP_URL=f"smtp://{HOST}:25",
         PORT=str(port),
         WEB_CONCURRENCY=str(workers),
         **extra,

@@ -15,6 +15,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from tortoise.contrib.starlette import RegisterTortoise
 
+from forum.accounts import identity
 from forum.accounts.sessions import SessionUserMiddleware
 from forum.accounts.throttle import LoginThrottle
 from forum.caching.pages import PageCache, PageCacheMiddleware
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with RegisterTortoise(app, config=tortoise_config(settings.database_url)):
+            app.state.postman = identity.build_postman(settings)
             backend = engine.build_backend(settings)
             app.state.search = backend
             app.state.indexer = engine.build_indexer(backend)
@@ -95,4 +97,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.post_limiter = RateLimiter(settings.posts_per_minute, 60)
     app.state.signup_limiter = RateLimiter(settings.signups_per_address_per_hour, 3600)
+    identity.configure(app, settings)
     return app

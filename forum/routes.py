@@ -5,6 +5,10 @@ from __future__ import annotations
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
+from forum.accounts import account_views as account
+from forum.accounts import admin_views as account_admin
+from forum.accounts import recovery_views as recovery
+from forum.accounts import sso_views as sso
 from forum.accounts import views as accounts
 from forum.caching.pages import shared_page
 from forum.http.static import STATIC, FingerprintedStaticFiles
@@ -30,6 +34,31 @@ routes = [
     Route("/signin", accounts.signin, methods=["GET", "POST"], name="signin"),
     Route("/signout", accounts.signout, methods=["POST"], name="signout"),
     Route("/topics/{slug}", shared_page(threads.topic), name="topic"),
+    # Identity: joining, recovery, single sign-on, the account page, who may join.
+    Route("/signup/check-email", accounts.check_email),
+    Route("/invite/{code}", accounts.invite),
+    Route("/verify-email", recovery.verify_email, methods=["GET", "POST"]),
+    Route("/password/forgot", recovery.forgot_password, methods=["GET", "POST"]),
+    Route("/password/forgot/sent", recovery.reset_sent),
+    Route("/password/reset", recovery.reset_password, methods=["GET", "POST"]),
+    Route("/auth/onboarding", sso.onboarding, methods=["GET", "POST"]),
+    Route("/auth/{provider}/start", sso.start),
+    Route("/auth/{provider}/callback", sso.callback),
+    Route("/account", account.account_page, name="account"),
+    Route("/account/password", account.change_password, methods=["POST"]),
+    Route("/account/email", account.change_email, methods=["POST"]),
+    Route("/account/verify", account.resend_verification, methods=["POST"]),
+    Route("/account/sessions/end", account.end_session, methods=["POST"]),
+    Route("/account/sessions/end-all", account.sign_out_everywhere, methods=["POST"]),
+    Route("/account/link/{provider}", sso.link, methods=["POST"]),
+    Route("/account/identities/{identity_id}/unlink", account.unlink, methods=["POST"]),
+    Route("/account/data.json", account.download_data),
+    Route("/account/delete", account.delete_account, methods=["GET", "POST"]),
+    Route("/admin/registration", account_admin.registration, methods=["GET", "POST"]),
+    Route("/admin/approvals", account_admin.approval_queue),
+    Route("/admin/approvals/{user_id}", account_admin.decide, methods=["POST"]),
+    Route("/invitations", account_admin.invitation_list, methods=["GET", "POST"]),
+    Route("/invitations/{invitation_id}/revoke", account_admin.revoke, methods=["POST"]),
     Route("/new", threads.new_thread, methods=["GET", "POST"], name="new_thread"),
     Route("/t/{thread_id:int}", threads.thread_redirect),
     Route("/t/{thread_id:int}/p/{number:int}", threads.post_redirect, name="post"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -51,6 +52,31 @@ class Settings(BaseSettings):
     sweep_interval_seconds: int = 300
     background_jobs: str = "embedded"
 
+    # --- Identity: email, single sign-on, registration, abuse resistance ---
+    # smtp://user:password@host:587 (STARTTLS when offered) or smtps://...:465; empty:
+    # messages are written to MAIL_DIR and printed (development only).
+    smtp_url: str = ""
+    mail_from: str = "Mutuals Knowledge Network <no-reply@localhost>"
+    mail_dir: str = "data/mail"
+    # OpenID Connect / OAuth 2 providers: a JSON list, see .env.example and the README.
+    oidc_providers: list[dict[str, Any]] = Field(default_factory=list)
+    # Clock skew tolerated when checking an ID token's expiry and issue time.
+    oidc_leeway_seconds: int = 120
+    verify_link_hours: int = 48
+    reset_link_minutes: int = 60
+    password_resets_per_address_per_hour: int = 10
+    password_resets_per_account_per_hour: int = 3
+    signups_per_email_per_hour: int = 3
+    invitation_uses_per_address_per_hour: int = 20
+    invitation_uses_per_invitation_per_hour: int = 50
+    verification_emails_per_account_per_hour: int = 3
+    # New members (unverified email, younger than NEW_MEMBER_DAYS, or fewer than
+    # NEW_MEMBER_MIN_POSTS posts) may post and link only this much per day.
+    new_member_days: int = 3
+    new_member_min_posts: int = 3
+    new_member_posts_per_day: int = 10
+    new_member_links_per_day: int = 5
+
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
@@ -66,5 +92,10 @@ class Settings(BaseSettings):
         ):
             raise ValueError(
                 "SECRET_KEY must be set to a random value of at least 32 characters in production"
+            )
+        if self.is_production and not self.smtp_url:
+            raise ValueError(
+                "SMTP_URL must be set in production: sign-up, verification and password "
+                "reset send email"
             )
         return self

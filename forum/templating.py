@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from forum.caching.pages import CSRF_USED
+from forum.caching.pages import PERSONAL
 from forum.http.csrf import csrf_token
 from forum.http.static import STATIC
 from forum.http.htmx import is_htmx
@@ -75,16 +75,31 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         def token() -> str:
             # Called only by templates that have a form, so pages without one set no
             # cookie; a page holding a visitor's token is never shared (forum.caching.pages).
-            scope[CSRF_USED] = True
+            scope[PERSONAL] = True
             session = scope.get("session")
             return csrf_token(session) if session is not None else ""
 
         return {
             "user": scope.get("user"), "csrf_token": token, "htmx": is_htmx(request),
             "unread": scope.get("unread", 0),
+            # A one-time message set by the previous request (e.g. "Password changed").
+            "flash": _flash(scope),
         }
 
     return Jinja2Templates(env=env, context_processors=[context])
+
+
+def _flash(scope: dict[str, Any]) -> str | None:
+    session = scope.get("session")
+    message = session.pop("flash", None) if session else None
+    if message is not None:
+        scope[PERSONAL] = True  # this visitor's message: the page is theirs alone
+    return message
+
+
+def flash(request: Request, message: str) -> None:
+    """Show `message` on the next page this browser gets (after a 303, typically)."""
+    request.session["flash"] = message
 
 
 def render(

@@ -15,6 +15,7 @@ from tortoise import Tortoise
 from forum.app import create_app
 from forum.db import tortoise_config
 from forum.settings import Settings
+from tests.mailbox import Inbox, SmtpServer
 from tests.database import (
     create_run_database,
     drop_run_database,
@@ -57,7 +58,7 @@ async def db(clean_database: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def settings(clean_database: str) -> Settings:
+def settings(clean_database: str, tmp_path: Path) -> Settings:
     return Settings(
         environment="test", database_url=clean_database,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
@@ -66,6 +67,8 @@ def settings(clean_database: str) -> Settings:
         # stamp: pages are cached only where a test asks for it (tests/caching).
         page_cache_size=0,
         background_jobs="off",
+        # Development mail (files), kept out of the project's own data/ folder.
+        mail_dir=str(tmp_path / "mail"),
     )
 
 
@@ -84,6 +87,22 @@ async def client(app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
     transport = httpx2.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; what arrives is in its inbox."""
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def inbox(smtp_server: SmtpServer) -> Inbox:
+    return smtp_server.inbox
 
 
 class QueryCounter(logging.Handler):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -37,6 +38,13 @@ class User(Model):
     thread_count = fields.IntField(default=0)
     reply_count = fields.IntField(default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Identity (sign-in, verification, approval, deletion).
+    email_verified_at = fields.DatetimeField(null=True)
+    # Not empty while the account waits for an administrator's approval: says why.
+    held_reason = fields.CharField(max_length=200, default="")
+    # Set when the member deleted their account: the row stays, anonymised, so
+    # that the posts they chose to keep still have an author.
+    deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "users"
@@ -56,6 +64,18 @@ class User(Model):
     def is_mentor(self) -> bool:
         return self.role == Role.MENTOR
 
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    @property
+    def is_held(self) -> bool:
+        return bool(self.held_reason)
+
 
 class Session(Model):
     """A signed-in browser. The cookie holds only `key`, so sessions can be revoked."""
@@ -72,3 +92,65 @@ class Session(Model):
     class Meta:
         table = "sessions"
         indexes = (("user_id", "created_at"),)
+
+
+class Identity(Model):
+    """An account at an OpenID Connect or OAuth 2 provider that signs a member in."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="identities", on_delete=fields.CASCADE
+    )
+    # The provider's slug from OIDC_PROVIDERS, and its stable id for the person (`sub`).
+    provider = fields.CharField(max_length=40)
+    subject = fields.CharField(max_length=255)
+    email = fields.CharField(max_length=254, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "user_identities"
+        unique_together = (("provider", "subject"),)
+        indexes = (("user_id", "provider"),)
+
+
+class Invitation(Model):
+    """A link that lets people join, whatever the registration policy."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    created_by: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "forum.User", related_name="invitations", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(Role, max_length=16, default=Role.MEMBER)
+    organisation: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "forum.Organisation", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+    note = fields.CharField(max_length=200, default="")
+    max_uses = fields.IntField(default=1)
+    use_count = fields.IntField(default=0)
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "invitations"
+        indexes = (("created_by_id", "created_at"),)
+
+    @property
+    def url(self) -> str:
+        return f"/invite/{self.code}"
+
+
+class SiteSetting(Model):
+    """A setting administrators change in the app (e.g. the registration policy)."""
+
+    key = fields.CharField(max_length=64, primary_key=True)
+    value: Any = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+    updated_by: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "forum.User", related_name=False, null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "site_settings"

@@ -11,7 +11,7 @@ change of role rebuilds the page. One stamp read per cached request.
 
 What is never kept, so that no visitor is ever shown another's page:
 - anything for a signed-in member (their name, drafts, private spaces...);
-- a page that used the visitor's session: a CSRF token was rendered into it;
+- a page that used the visitor's session: a CSRF token or a one-time message is in it;
 - anything but a complete 200 HTML or Atom response without Set-Cookie.
 
 Relative times ("3 minutes ago") are why entries also expire after `max_age`.
@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from forum.caching import stamps
 
 SCOPE_KEY = "forum.shared_page"  # set by @shared_page: the stamp the page is built from
-CSRF_USED = "forum.csrf_used"  # set when a template renders the visitor's CSRF token
+PERSONAL = "forum.personal"  # set when a page shows the visitor's session: a CSRF token, a message
 # Request headers a view's output depends on, beyond the path and query string.
 VARY_REQUEST_HEADERS = (b"hx-request", b"hx-boosted", b"hx-target", b"hx-trigger-name")
 KEPT_CONTENT_TYPES = ("text/html", "application/atom+xml")
@@ -182,7 +182,7 @@ class PageCacheMiddleware:
             body=body, etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
         )
         if (
-            start["status"] == 200 and not scope.get(CSRF_USED) and "set-cookie" not in headers
+            start["status"] == 200 and not scope.get(PERSONAL) and "set-cookie" not in headers
             and headers.get("content-type", "").startswith(KEPT_CONTENT_TYPES)
         ):
             self.cache.keep(key, page)

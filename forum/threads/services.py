@@ -10,6 +10,7 @@ from tortoise.functions import Count
 from tortoise.timezone import now
 
 from forum.accounts.models import User
+from forum.accounts.trust import NewMemberLimits
 from forum.content.markdown import render_markdown
 from forum.content.slugs import slugify
 from forum.db import write_transaction
@@ -86,7 +87,7 @@ async def _locked_thread(thread_id: int) -> Thread:
 async def create_thread(
     *, actor: User | None, topic_slug: str, kind: str, title: str, body: str,
     tags: str | list[str] = "", limiter: RateLimiter | None = None,
-    created_at: datetime | None = None,
+    created_at: datetime | None = None, trust: NewMemberLimits | None = None,
 ) -> Thread:
     """Start a thread with its opening post."""
     actor = _require_user(actor)
@@ -101,8 +102,10 @@ async def create_thread(
         errors["topic"] = "Choose a topic."
     if errors:
         raise ValidationFailed(errors)
-    throttle(limiter, actor)
     html = render_markdown(body)
+    if trust is not None:
+        await trust.check(actor, html)
+    throttle(limiter, actor)
     when = created_at or now()
     async with write_transaction():
         thread = await Thread.create(
@@ -124,7 +127,7 @@ async def create_thread(
 
 async def reply(
     *, actor: User | None, thread_id: int, body: str, limiter: RateLimiter | None = None,
-    created_at: datetime | None = None,
+    created_at: datetime | None = None, trust: NewMemberLimits | None = None,
 ) -> Post:
     """Add a reply at the end of a thread."""
     actor = _require_user(actor)
@@ -133,6 +136,8 @@ async def reply(
     if errors:
         raise ValidationFailed(errors)
     html = render_markdown(body)
+    if trust is not None:
+        await trust.check(actor, html)
     when = created_at or now()
     async with write_transaction():
         thread = await _locked_thread(thread_id)

@@ -73,6 +73,7 @@ async def new_thread(request: Request) -> Response:
         thread = await services.create_thread(
             actor=user, topic_slug=values["topic"], kind=values["kind"], title=values["title"],
             body=values["body"], tags=values["tags"], limiter=request.app.state.post_limiter,
+            trust=request.app.state.new_member_limits,
         )
     except (ValidationFailed, RateLimited) as exc:
         # Rate limited too: show the form again rather than lose what was typed.
@@ -159,7 +160,8 @@ async def reply(request: Request) -> Response:
     body = form.get("body", "")
     try:
         post = await services.reply(
-            actor=user, thread_id=thread_id, body=body, limiter=request.app.state.post_limiter
+            actor=user, thread_id=thread_id, body=body, limiter=request.app.state.post_limiter,
+            trust=request.app.state.new_member_limits,
         )
     except (ValidationFailed, RateLimited) as exc:
         return _with_retry_after(exc, await _thread_view(

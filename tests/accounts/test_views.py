@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
+import httpx2
 import pytest
 from markupsafe import escape
 
@@ -13,6 +14,7 @@ from forum.accounts.services import SIGN_IN_FAILED
 from forum.accounts.throttle import LoginThrottle
 from forum.http.ratelimit import RateLimiter
 from tests.factories import PASSWORD, make_thread, make_user
+from tests.mailbox import link_in
 from tests.web import SESSION_COOKIE, csrf_from, csrf_in, post_form, sign_in
 
 SIGNUP = {
@@ -35,23 +37,39 @@ def escaped(text: str) -> str:
 # Sign-up
 
 
-async def test_sign_up_creates_the_account_and_signs_in(client):
+async def confirm_by_email(client, inbox, address: str) -> httpx2.Response:
+    """Open the confirmation link emailed to `address` and press its button."""
+    link = link_in(inbox.last_to(address), "/verify-email?token=")
+    page = await client.get(link)
+    assert page.status_code == 200 and "Confirm my address" in page.text
+    return await post_form(client, "/verify-email", {"token": link.partition("token=")[2]},
+                           from_url=link)
+
+
+async def test_sign_up_creates_the_account_and_signs_in_from_the_confirmation_link(client, inbox):
     response = await post_form(client, "/signup", {**SIGNUP, "next": "/topics/tupe"},
                                from_url="/signup")
     assert response.status_code == 303
-    assert response.headers["location"] == "/topics/tupe"
+    assert response.headers["location"] == "/signup/check-email"
     user = await User.get(username_key="jo_smith")
     assert user.password_hash.startswith("$argon2")
+    assert user.held_reason == "unconfirmed-email" and user.email_verified_at is None
+    assert await Session.filter(user_id=user.id).count() == 0
+    confirmed = await confirm_by_email(client, inbox, SIGNUP["email"])
+    assert confirmed.status_code == 303
+    assert confirmed.headers["location"] == "/topics/tupe"
+    await user.refresh_from_db()
+    assert user.email_verified_at is not None and user.held_reason == ""
     assert await Session.filter(user_id=user.id).count() == 1
-    assert SESSION_COOKIE in response.cookies
     page = (await client.get("/")).text
     assert "Sign out" in page and "Jo Smith" in page
 
 
-async def test_sign_up_without_next_goes_home(client):
+async def test_confirming_a_sign_up_without_next_goes_home(client, inbox):
     response = await post_form(client, "/signup", SIGNUP, from_url="/signup")
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    confirmed = await confirm_by_email(client, inbox, SIGNUP["email"])
+    assert confirmed.headers["location"] == "/"
 
 
 async def test_sign_up_errors_are_shown_next_to_fields_and_keep_the_input(client):
@@ -255,10 +273,12 @@ async def test_sign_in_never_redirects_off_site(client, target):
 
 
 @pytest.mark.parametrize("target", EVIL_NEXTS)
-async def test_sign_up_never_redirects_off_site(client, target):
+async def test_sign_up_never_redirects_off_site(client, inbox, target):
     response = await post_form(client, "/signup", {**SIGNUP, "next": target}, from_url="/signup")
     assert response.status_code == 303
-    assert response.headers["location"] == "/"
+    assert response.headers["location"] == "/signup/check-email"
+    confirmed = await confirm_by_email(client, inbox, SIGNUP["email"])
+    assert confirmed.headers["location"] == "/"
 
 
 async def test_a_signed_out_visitor_asking_a_question_is_sent_to_sign_in(client):

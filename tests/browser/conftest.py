@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
 
 from tests.browser.browsing import Tab
+from tests.accounts.oidc.provider import running_provider
 from tests.browser.live_server import LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,12 +35,15 @@ def _require_chromium() -> None:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     _require_chromium()
     server = LiveServer(workdir=tmp_path_factory.mktemp("live-server"))
-    server.prepare()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    # The real OpenID provider, so that single sign-on can be driven through its login page.
+    with running_provider([f"{server.url}/auth/test/callback"]) as provider:
+        server.extra_env["OIDC_PROVIDERS"] = json.dumps([provider.provider_setting()])
+        server.prepare()
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 # Module scope, not session: while Playwright's sync API is open its event loop counts as

@@ -31,6 +31,8 @@ class LiveServer:
     workdir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    # More settings, e.g. OIDC_PROVIDERS once the test provider runs.
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -39,6 +41,11 @@ class LiveServer:
     @property
     def database_url(self) -> str:
         return f"sqlite://{self.workdir / 'browser.sqlite3'}"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the server's development mailer writes each message."""
+        return self.workdir / "mail"
 
     @property
     def log_path(self) -> Path:
@@ -53,7 +60,13 @@ class LiveServer:
             BASE_URL=self.url,
             POSTS_PER_MINUTE="1000",
             PYTHONUNBUFFERED="1",
+            MAIL_DIR=str(self.mail_dir),
+            SMTP_URL="",
+            # Each journey joins afresh: the new-member allowance would slow the suite down.
+            NEW_MEMBER_POSTS_PER_DAY="1000",
+            SIGNUPS_PER_ADDRESS_PER_HOUR="1000",
         )
+        env.update(self.extra_env)
         return env
 
     def prepare(self) -> None:

@@ -19,6 +19,8 @@ from forum.accounts.models import Role, Session, User
 from forum.routes import routes as URL_TABLE
 from forum.threads import services
 from forum.threads.models import Post, Thread
+from forum.settings import Settings
+from tests.accounts.csrf_scene import GITHUB, IDENTITY_PATHS, IdentityScene, identity_scene
 from tests.factories import PASSWORD, make_reply, make_thread, make_topic, make_user
 from tests.mentoring.csrf_scene import MENTORING_PATHS, MentoringScene, mentoring_scene
 from tests.playbooks.csrf_scene import PLAYBOOK_PATHS, PlaybookScene, playbook_scene
@@ -59,6 +61,7 @@ class World:
     topic_slug: str
     playbooks: PlaybookScene
     mentoring: MentoringScene
+    identity: IdentityScene
 
     def path_for(self, route: Route) -> str:
         values: dict[str, Any] = {
@@ -69,6 +72,7 @@ class World:
             values["post_id"] = self.deleted.id
         values.update(self.playbooks.path_values(route.path))
         values.update(self.mentoring.path_values(route.path))
+        values.update(self.identity.path_values(route.path))
         params = {name: values[name] for name in route.param_convertors}
         return route.url_path_for(route.name, **params) if route.name else route.path.format(
             **params
@@ -86,7 +90,7 @@ class World:
             "/t/{thread_id:int}/accept": {"post_id": str(self.reply.id)},
             "/t/{thread_id:int}/moderate": {"locked": "1"},
             "/posts/{post_id:int}/edit": {"body": "An edited answer, with more detail."},
-        } | self.playbooks.forms() | self.mentoring.forms()
+        } | self.playbooks.forms() | self.mentoring.forms() | self.identity.forms()
         return forms.get(route.path, {})
 
 
@@ -94,12 +98,18 @@ KNOWN_PATHS = {
     "/signup", "/signin", "/signout", "/new", "/t/{thread_id:int}/reply",
     "/t/{thread_id:int}/accept", "/t/{thread_id:int}/moderate", "/posts/{post_id:int}/edit",
     "/posts/{post_id:int}/delete", "/posts/{post_id:int}/restore", "/posts/{post_id:int}/helpful",
-} | PLAYBOOK_PATHS | MENTORING_PATHS
+} | PLAYBOOK_PATHS | MENTORING_PATHS | IDENTITY_PATHS
 
 
 @pytest.fixture
-async def world(client) -> World:
-    moderator = await make_user("moira", role=Role.MODERATOR)
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"oidc_providers": [GITHUB]})
+
+
+@pytest.fixture
+async def world(app, client) -> World:
+    # An administrator: the registration policy is theirs alone to change.
+    moderator = await make_user("moira", role=Role.ADMIN)
     member = await make_user("bob")
     topic = await make_topic("tupe-pensions")
     thread = await make_thread(moderator, topic, kind="question")
@@ -108,7 +118,8 @@ async def world(client) -> World:
     await services.delete_post(actor=member, post_id=deleted.id)
     playbooks = await playbook_scene(moderator)
     return World(moderator, member, thread, reply, deleted, topic.slug, playbooks,
-                 await mentoring_scene(moderator, playbooks.playbook.slug))
+                 await mentoring_scene(moderator, playbooks.playbook.slug),
+                 await identity_scene(moderator, app.state.link_signer))
 
 
 @pytest.fixture
@@ -210,7 +221,10 @@ async def test_a_valid_token_in_a_multipart_form_is_accepted(client, world):
         files={"attachment": ("note.txt", b"hello", "text/plain")},
     )
     assert response.status_code == 303
-    assert not await Session.filter(user_id=world.moderator.id).exists()
+    # Only the session this client had ends (the scene's other browser stays signed in).
+    assert not await Session.filter(user_id=world.moderator.id).exclude(
+        key=world.identity.other_session
+    ).exists()
 
 
 async def test_a_json_post_without_the_header_is_refused(client, world):
@@ -243,4 +257,7 @@ async def test_a_stale_header_does_not_hide_a_valid_form_token(client, world):
         "/signout", data={"csrf_token": token}, headers={"X-CSRF-Token": "from-an-old-page"}
     )
     assert response.status_code == 303
-    assert not await Session.filter(user_id=world.moderator.id).exists()
+    # Only the session this client had ends (the scene's other browser stays signed in).
+    assert not await Session.filter(user_id=world.moderator.id).exclude(
+        key=world.identity.other_session
+    ).exists()

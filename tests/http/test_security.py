@@ -144,7 +144,7 @@ async def test_pages_without_a_form_set_no_cookie(client):
 
 @pytest.mark.parametrize("changes", [
     {"base_url": "https://forum.example.org"},
-    {"environment": "production", "secret_key": SECRET},
+    {"environment": "production", "secret_key": SECRET, "smtp_url": "smtp://127.0.0.1:25"},
 ])
 async def test_the_session_cookie_is_secure_over_https_and_in_production(settings, changes):
     secure = Settings(**{**settings.model_dump(), **changes})
@@ -251,8 +251,13 @@ def test_production_refuses_a_short_secret_key():
         Settings(environment="production", secret_key="too-short")
 
 
+def test_production_refuses_to_start_without_a_mail_server():
+    with pytest.raises(ValidationError, match="SMTP_URL"):
+        Settings(environment="production", secret_key=SECRET)
+
+
 def test_production_accepts_a_long_random_secret_key():
-    settings = Settings(environment="production", secret_key=SECRET)
+    settings = Settings(environment="production", secret_key=SECRET, smtp_url="smtp://127.0.0.1:25")
     assert settings.is_production and settings.secure_cookies
 
 
@@ -266,6 +271,7 @@ def test_production_reads_the_secret_key_from_the_environment(monkeypatch):
     with pytest.raises(ValidationError):
         Settings(_env_file=None)
     monkeypatch.setenv("SECRET_KEY", SECRET)
+    monkeypatch.setenv("SMTP_URL", "smtp://127.0.0.1:25")
     assert Settings(_env_file=None).secret_key == SECRET
 
 

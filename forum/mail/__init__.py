@@ -1,0 +1,1 @@
+"""Outgoing email: SMTP in production, files in ./data/mail/ in development."""
