@@ -35,8 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-PER_PROCESS_RATE = 1000  # requests/s one generator process is asked to send at most
-MAX_PROCESSES = 4
+PER_PROCESS_RATE = 2000  # requests/s one generator process is asked to send at most (it can do 4,000)
+MAX_PROCESSES = 3
 LAG_LIMIT_MS = 10.0  # p99 send lag above this: the generator did not keep up
 RATE_TOLERANCE = 0.03  # achieved send rate this far below the target: did not keep up
 CONNECTIONS_PER_PROCESS = 128
