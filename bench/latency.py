@@ -46,7 +46,7 @@ def run_suite(run: Run, settings: load.LoadSettings, processes: int | None = Non
         result = {
             "name": closed["name"], "suite": NAME, "path": closed["path"],
             "description": f"open loop at {LOAD_FRACTION:.0%} of {closed['requests_per_second']:,.1f} req/s",
-            "signed_in": bool(headers), "requests": measured["completed"],
+            "requests": measured["completed"],
             "seconds": settings.seconds, "requests_per_second": measured["completed_rate"],
             "latency_ms": latency,
             "errors": {"socket": measured["errors"]["socket"], "status": measured["errors"]["status"]},

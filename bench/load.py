@@ -12,6 +12,7 @@ Only loopback URLs are accepted.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -85,9 +86,16 @@ def fetch(url: str, headers: tuple[str, ...] = (), timeout: float = 30.0) -> tup
         request.add_header(name.strip(), value.strip())
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
+            return response.status, _decoded(response.headers, response.read())
     except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        return error.code, _decoded(error.headers, error.read())
+
+
+def _decoded(headers, body: bytes) -> bytes:
+    """The body as the page shows it (answers to ``Accept-Encoding: gzip`` are compressed)."""
+    if (headers.get("Content-Encoding") or "").strip().lower() == "gzip":
+        return gzip.decompress(body)
+    return body
 
 
 def run_wrk(

@@ -25,6 +25,7 @@ happens. ``--compare OLD.json NEW.json`` compares two result files instead
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import signal
@@ -43,6 +44,7 @@ from bench.dataset import STANDARD_THREADS, generate
 from bench.site import Run, discover
 
 SUITES: dict[str, ModuleType] = {s.NAME: s for s in (pages, search, latency, write)}  # run order
+GZIP = ("Accept-Encoding: gzip",)
 UNSTEADY = 0.15  # the two /healthz figures differ by more than this: say so
 
 
@@ -73,6 +75,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--open-loop-processes", type=int, default=None,
                         help="open-loop generator processes (default: one per "
                              f"{openloop.PER_PROCESS_RATE} req/s, at most {openloop.MAX_PROCESSES})")
+    parser.add_argument("--gzip", action="store_true",
+                        help="send 'Accept-Encoding: gzip' with every GET, as browsers do "
+                             "(default: no compression asked, as wrk does)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
     parser.add_argument("--results-dir", type=Path, default=results.RESULTS,
                         help="where to write the result file (default bench/results)")
@@ -140,7 +145,7 @@ def run(
         with server.running(database_url, workdir, workers=args.workers, **server_env) as app:
             probe = server.keepalive_probe(app)
             bench = Run(app, discover(app.base_url, database_url, dataset.path), database_url,
-                        workdir, [])
+                        workdir, [], extra_headers=GZIP if args.gzip else ())
             for connections in concurrencies:
                 measure_one(bench, None, healthz(connections), _with(settings, connections, args))
             for suite in suites:
@@ -160,6 +165,10 @@ def run(
         count_queries(bench, write in suites)
 
     measured = bench.measured
+    for result in measured:
+        scenario = scenario_of(bench, result)
+        result.setdefault("signed_in", scenario is not None and any(
+            h.startswith("Cookie:") for h in scenario.headers))
     steady = add_ratios(measured)
     targets = [t for suite in suites for t in suite.targets(build, measured)]
     payload = {
@@ -178,6 +187,7 @@ def run(
         ),
         "server": server_info,
         "load": {"generator": load.wrk_version(), "closed_loop": True,
+                 "extra_headers": list(bench.extra_headers),
                  "open_loop_generator": "bench.openloop (Python asyncio, raw sockets, "
                                         "latency from the scheduled send time)",
                  "suites": {name: s.describe() for name, s in settings.items()},
@@ -225,6 +235,8 @@ def measure_one(
     bench: Run, suite: ModuleType | None, scenario: load.Scenario, settings: load.LoadSettings,
 ) -> dict:
     app = bench.app
+    if bench.extra_headers:
+        scenario = dataclasses.replace(scenario, headers=scenario.headers + bench.extra_headers)
     status, body = load.fetch(app.base_url + scenario.path, scenario.headers)
     if scenario.check is not None:
         count, problem = scenario.check(status, body)
@@ -240,7 +252,6 @@ def measure_one(
                            "problem": problem}
     if suite is not None:
         result["suite"] = suite.NAME
-    result["signed_in"] = bool(scenario.headers)
     bench.scenarios[result_key(result)] = scenario
     bench.measured.append(result)
     latency_ms = result["latency_ms"]
@@ -254,6 +265,12 @@ def measure_one(
 
 def result_key(result: dict) -> str:
     return f"{result.get('suite') or 'healthz'}/{result['name']}"
+
+
+def scenario_of(bench: Run, result: dict) -> load.Scenario | None:
+    """The scenario a result measured (the latency suite's are the pages suite's)."""
+    return (bench.scenarios.get(result_key(result))
+            or bench.scenarios.get(f"{latency.NEEDS}/{result['name']}"))
 
 
 def count_queries(bench: Run, with_write: bool) -> None:
@@ -271,10 +288,9 @@ def count_queries(bench: Run, with_write: bool) -> None:
                             probes, **{k.lower(): v for k, v in (bench.app.environment or {}).items()})
     by_identity = {(p.path, p.headers): counted[p.key] for p in probes}
     for result in bench.measured:
-        key = result_key(result)
-        scenario = bench.scenarios.get(key) or bench.scenarios.get(f"{latency.NEEDS}/{result['name']}")
+        scenario = scenario_of(bench, result)
         if result.get("suite") == write.NAME:
-            result["sql_queries"] = counted.get(key)
+            result["sql_queries"] = counted.get(f"{write.NAME}/{write.SCENARIO}")
         elif scenario is not None:
             result["sql_queries"] = by_identity.get((scenario.path, scenario.headers))
 

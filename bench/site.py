@@ -87,3 +87,4 @@ class Run:
     measured: list[dict]  # every result so far, in order
     # The scenario behind each result, by "suite/name": headers (cookies) stay out of files.
     scenarios: dict[str, Scenario] = field(default_factory=dict)
+    extra_headers: tuple[str, ...] = ()  # sent with every GET (e.g. Accept-Encoding)

@@ -92,7 +92,7 @@ def run_suite(run: Run, settings: load.LoadSettings) -> list[dict]:
     present = database.post_numbers(run.database_url, site.reply_thread_ids)
     posted = result["statuses"].get("303", 0)
     result |= {
-        "suite": NAME,
+        "suite": NAME, "signed_in": True,
         "replies_per_second": round(posted / result["seconds"], 1) if result["seconds"] else 0.0,
         "write": check_posts(confirmed, present, after - before) | {
             "posts_per_minute_setting": UNTHROTTLED,
