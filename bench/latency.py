@@ -23,10 +23,6 @@ PAGE_P95_MS = 25.0
 SEARCH_P95_MS = 30.0
 
 
-def scenarios(site: object = None) -> list[load.Scenario]:
-    return []  # measured by `run_suite`, from the pages suite's results
-
-
 def rate_for(maximum: float, fraction: float = LOAD_FRACTION) -> float:
     """The fixed rate for a page whose closed-loop maximum is `maximum` requests/s."""
     return max(1.0, round(maximum * fraction, 1))

@@ -132,8 +132,6 @@ def run(
     command: str,
 ) -> dict:
     settings = {suite.NAME: suite_settings(args, suite) for suite in suites}
-    concurrencies = sorted({settings[s.NAME].connections for s in suites
-                            if s is not latency}, reverse=True)
     machine_info = machine.describe()
     print(f"Generating the dataset ({args.threads or STANDARD_THREADS:,} threads)...", flush=True)
     dataset = generate(workdir, args.threads)
@@ -146,17 +144,7 @@ def run(
             probe = server.keepalive_probe(app)
             bench = Run(app, discover(app.base_url, database_url, dataset.path), database_url,
                         workdir, [], extra_headers=GZIP if args.gzip else ())
-            for connections in concurrencies:
-                measure_one(bench, None, healthz(connections), _with(settings, connections, args))
-            for suite in suites:
-                if hasattr(suite, "run_suite"):
-                    extra = {"processes": args.open_loop_processes} if suite is latency else {}
-                    bench.measured += suite.run_suite(bench, settings[suite.NAME], **extra)
-                    continue
-                for scenario in suite.scenarios(bench.site):
-                    measure_one(bench, suite, scenario, settings[suite.NAME])
-            end = concurrencies[0]
-            measure_one(bench, None, healthz(end, end=True), _with(settings, end, args))
+            measure_suites(bench, suites, settings, args)
             server_info = {"command": app.command, "workers": args.workers, "loop": app.loop,
                            "environment": app.environment, "keepalive_probe": probe,
                            "processes_at_end": app.workers()}
@@ -202,6 +190,24 @@ def run(
     }
     report.print_report(payload)
     return payload
+
+
+def measure_suites(bench: Run, suites: list[ModuleType], settings: dict[str, load.LoadSettings],
+                   args: argparse.Namespace) -> None:
+    """/healthz at every concurrency the suites use, the suites, /healthz again."""
+    concurrencies = sorted({settings[s.NAME].connections for s in suites if s is not latency},
+                           reverse=True)
+    for connections in concurrencies:
+        measure_one(bench, None, healthz(connections), _with(settings, connections, args))
+    for suite in suites:
+        if hasattr(suite, "run_suite"):  # suites that measure in their own way
+            extra = {"processes": args.open_loop_processes} if suite is latency else {}
+            bench.measured += suite.run_suite(bench, settings[suite.NAME], **extra)
+            continue
+        for scenario in suite.scenarios(bench.site):
+            measure_one(bench, suite, scenario, settings[suite.NAME])
+    end = concurrencies[0]
+    measure_one(bench, None, healthz(end, end=True), _with(settings, end, args))
 
 
 def _with(settings: dict[str, load.LoadSettings], connections: int,

@@ -40,10 +40,6 @@ PROBE_BODY = "A reply sent once to count the SQL statements of posting one."
 _LOCATION = re.compile(r"^/t/(\d+)/[^#?]*(?:\?[^#]*)?#post-(\d+)$")
 
 
-def scenarios(site: object = None) -> list[load.Scenario]:
-    return []  # measured by `run_suite`
-
-
 def confirmed_posts(lines: list[str]) -> list[tuple[int, int]]:
     """(thread id, post number) of every Location a 303 answered with."""
     found = []
