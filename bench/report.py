@@ -31,14 +31,20 @@ def closed_loop_rows(scenarios: list[dict]) -> list[list[str]]:
             s["name"], s.get("suite") or "-", str(s.get("connections", "-")), f"{rate:,.1f}",
             f"{s['ratio_to_healthz']:.3f}" if s.get("ratio_to_healthz") is not None else "-",
             f"{latency['p50']:.1f}", f"{latency['p95']:.1f}", f"{latency['p99']:.1f}",
-            str(load.error_count(s)), sql_cell(s.get("sql_queries")), worker_rss(s),
+            str(load.error_count(s)), _shown(s), sql_cell(s.get("sql_queries")), worker_rss(s),
             f"{s['cpu']['other_cpu_share']:.0%}",
         ])
     return rows
 
 
 CLOSED_HEADERS = ["scenario", "suite", "conns", "req/s", "x healthz", "p50 ms", "p95 ms",
-                  "p99 ms", "errors", "SQL/req", "worker MiB", "other CPU"]
+                  "p99 ms", "errors", "shown", "SQL/req", "worker MiB", "other CPU"]
+
+
+def _shown(result: dict) -> str:
+    """What the page showed before the load: posts, threads listed or search results."""
+    shown = (result.get("preflight") or {}).get("results")
+    return "-" if shown is None else f"{shown:,}"
 OPEN_HEADERS = ["scenario (open loop)", "rate/s", "sent/s", "p50 ms", "p95 ms", "p99 ms",
                 "errors", "lag p99 ms", "kept up", "SQL/req"]
 

@@ -73,6 +73,7 @@ def test_the_table_shows_sql_counts_worker_memory_and_errors_per_scenario():
     scenario = _result("thread", "pages", rps=2_500.0, sql={"first": 6, "repeat": 1},
                        ratio_to_healthz=0.25)
     scenario["errors"] = {"socket": 1, "status": 2}
+    scenario["preflight"] = {"status": 200, "results": 30}
     scenario["workers"] = [
         {"pid": 1, "rss_mib": 12.8, "command": "python -c from multiprocessing.resource_tracker"},
         {"pid": 2, "rss_mib": 64.2, "command": "python -c from multiprocessing.spawn import spawn_main"},
@@ -80,7 +81,7 @@ def test_the_table_shows_sql_counts_worker_memory_and_errors_per_scenario():
     ]
     [row] = report.closed_loop_rows([scenario])
     assert row == ["thread", "pages", "16", "2,500.0", "0.250", "1.0", "2.0", "3.0", "3",
-                   "6/1", "64/71", "0%"]
+                   "30", "6/1", "64/71", "0%"]
     text = results.table(report.CLOSED_HEADERS, [row])
     assert text.splitlines()[0].startswith("scenario")
     assert len({len(line) for line in text.splitlines()[:2]}) == 1  # header and rule align
