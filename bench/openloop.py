@@ -33,6 +33,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 PER_PROCESS_RATE = 2000  # requests/s one generator process is asked to send at most (it can do 4,000)
@@ -281,7 +282,8 @@ def run(url: str, rate: float, seconds: float, headers: Sequence[str] = (),
          "--processes", str(count), *(arg for h in headers for arg in ("--header", h))]
         for k in range(count)
     ]
-    children = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    children = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 cwd=Path(__file__).resolve().parent.parent)
                 for c in commands]
     reports = []
     for child in children:
