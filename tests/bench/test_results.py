@@ -141,3 +141,13 @@ def test_members_who_can_sign_in_are_read_from_the_dataset(tmp_path):
     found = signin.members_with_passwords(dataset, limit=10)
     assert [m.username for m in found] == ["ann000", "cat002"]
     assert signin.members_with_passwords(dataset, limit=1)[0].password == "Bench-pass-123"
+
+
+def test_the_write_targets_fail_on_errors_lost_posts_or_unrecorded_confirmations():
+    result = _result(write.SCENARIO, "write", replies_per_second=250.0,
+                     write={"lost": 0, "every_303_recorded": True})
+    assert all(t["met"] for t in write.targets({}, [result]))
+    result["write"]["every_303_recorded"] = False
+    result["errors"] = {"socket": 0, "status": 3}
+    met = {t["name"].split(" (")[0]: t["met"] for t in write.targets({}, [result])}
+    assert met == {"replies per second": True, "write errors": False, "lost posts": False}
