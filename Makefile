@@ -52,8 +52,9 @@ test: install-dev
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory audit
 
-# Benchmarks (never part of `make test`): e.g. make bench BENCH_ARGS="--database postgres".
-# The load generator is wrk from Debian's packages.
+# Benchmarks (never part of `make test`): every suite (pages, search, latency, write) by
+# default; e.g. make bench BENCH_ARGS="--only pages --database postgres" (see the README).
+# The closed-loop load generator is wrk from Debian's packages.
 bench: install-dev
 	@command -v wrk >/dev/null 2>&1 || { echo "--- installing wrk (Debian package)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || \

@@ -171,3 +171,55 @@ def build(database_url: str, dataset: Path, workdir: Path) -> dict[str, object]:
             "forum migrate", f"forum import --no-index {dataset.name}", "forum reindex",
         ],
     }
+
+
+def query(database_url: str, sql: str, *params: object) -> list[tuple]:
+    """Rows of one read-only statement (``?`` placeholders), on SQLite or PostgreSQL.
+
+    For the harness's own look-ups (thread ids, post counts), never during a timed run.
+    """
+    if database_url.startswith("sqlite://"):
+        import sqlite3
+
+        path = database_url.removeprefix("sqlite://")
+        with contextlib.closing(sqlite3.connect(path, timeout=30)) as connection:
+            return [tuple(row) for row in connection.execute(sql, params).fetchall()]
+
+    numbered = re.sub(r"\?", lambda _, n=iter(range(1, 1000)): f"${next(n)}", sql)
+
+    async def fetch() -> list[tuple]:
+        import asyncpg
+
+        connection = await asyncpg.connect(database_url)
+        try:
+            return [tuple(row) for row in await connection.fetch(numbered, *params)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(fetch())
+
+
+def thread_ids(database_url: str, refs: list[str]) -> dict[str, int]:
+    """The ids of the imported threads `refs` (the dataset's ``t-hot``, ``t-0``...)."""
+    marks = ", ".join("?" for _ in refs)
+    rows = query(database_url, f"SELECT import_ref, id FROM threads WHERE import_ref IN ({marks})",
+                 *refs)
+    return {ref: thread_id for ref, thread_id in rows}
+
+
+def topic_of_thread(database_url: str, thread_id: int) -> str:
+    rows = query(database_url, "SELECT topics.slug FROM threads JOIN topics "
+                 "ON topics.id = threads.topic_id WHERE threads.id = ?", thread_id)
+    return rows[0][0]
+
+
+def post_count(database_url: str) -> int:
+    return query(database_url, "SELECT COUNT(*) FROM posts")[0][0]
+
+
+def post_numbers(database_url: str, thread_ids_: list[int]) -> set[tuple[int, int]]:
+    """(thread id, post number) of every post of these threads."""
+    marks = ", ".join("?" for _ in thread_ids_)
+    rows = query(database_url,
+                 f"SELECT thread_id, number FROM posts WHERE thread_id IN ({marks})", *thread_ids_)
+    return {(t, n) for t, n in rows}

@@ -131,19 +131,40 @@ def _process_stats() -> list[dict[str, int]]:
     return stats
 
 
-def descendants(pid: int) -> list[dict[str, int]]:
-    """Live descendants of `pid` (e.g. uvicorn's worker processes), with RSS in MiB."""
-    stats = _process_stats()
-    children: dict[int, list[dict[str, int]]] = {}
-    for stat in stats:
-        children.setdefault(stat["ppid"], []).append(stat)
+def descendants(pid: int) -> list[dict[str, object]]:
+    """Live descendants of `pid` (uvicorn's worker processes), with their resident memory
+    (VmRSS from /proc/PID/status, MiB) and what they run."""
+    children: dict[int, list[int]] = {}
+    for stat in _process_stats():
+        children.setdefault(stat["ppid"], []).append(stat["pid"])
     found, todo = [], [pid]
-    page_mib = os.sysconf("SC_PAGE_SIZE") / 1024 / 1024
     while todo:
         for child in children.get(todo.pop(), []):
-            found.append({"pid": child["pid"], "rss_mib": round(child["rss_pages"] * page_mib, 1)})
-            todo.append(child["pid"])
+            rss = vm_rss_kib(child)
+            if rss is not None:
+                found.append({"pid": child, "rss_mib": round(rss / 1024, 1),
+                              "command": _command(child)})
+            todo.append(child)
     return found
+
+
+def vm_rss_kib(pid: int) -> int | None:
+    """The resident set size of `pid` in KiB (/proc/PID/status VmRSS); None if gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _command(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:120]
 
 
 @dataclass

@@ -1,19 +1,31 @@
-"""Run the benchmarks: ``python -m bench.run [--only search] [--threads N] [--database postgres]``.
+"""Run the benchmarks: ``python -m bench.run [--only pages] [--threads N] [--database postgres]``.
 
 One run: generate the dataset into a temporary directory, build a fresh database
 with the `forum` command (migrate; import --no-index; reindex: each timed), start
 the app as the Procfile's ``web`` line does (2 workers, production settings,
-127.0.0.1 only), measure ``GET /healthz`` (the machine's practical limit for this
-server setup), then every scenario of the chosen suites, then ``/healthz`` again
-(if the two differ much, the machine was not steady). Each scenario is reported
-with its ratio to the first ``/healthz`` req/s. The figures are printed and
-written to ``bench/results/<date>-<suites>.json``; the server, the temporary
-directory and (PostgreSQL) the database are removed whatever happens.
+127.0.0.1 only), sign ten dataset members in through the form, measure ``GET
+/healthz`` (the machine's practical limit for this server setup) at every
+concurrency the suites use, then the suites in this order, then ``/healthz``
+again (if the two differ much, the machine was not steady):
+
+- ``pages``   — thread (anonymous, signed in), topic, home, search: wrk, 16 connections
+- ``search``  — the search pages at 8 connections (their own targets)
+- ``latency`` — the pages at half their measured maximum, open loop (needs ``pages``)
+- ``write``   — replies posted by signed-in members, CSRF included; lost posts counted
+
+Each closed-loop scenario is reported with its ratio to ``/healthz`` at the same
+concurrency. With the server stopped, a separate in-process instance of the app
+counts the SQL queries of each scenario's request (`bench.queries`). The figures
+are printed and written to ``bench/results/<date>-<suites>.json``; the server,
+the temporary directory and (PostgreSQL) the database are removed whatever
+happens. ``--compare OLD.json NEW.json`` compares two result files instead
+(e.g. the standard dataset against ``--threads 50000``, about 1M posts).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import signal
@@ -24,40 +36,74 @@ from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 
-from bench import database, load, machine, results, search, server
+from bench import (
+    compare, database, latency, load, machine, openloop, pages, queries, report, results,
+    search, server, write,
+)
 from bench.dataset import STANDARD_THREADS, generate
+from bench.site import Run, discover
 
-SUITES: dict[str, ModuleType] = {search.NAME: search}
-HEALTHZ = load.Scenario("healthz", "/healthz", "plain text through the middleware: the limit")
-HEALTHZ_END = load.Scenario("healthz (end)", "/healthz", "again, after the others: steadiness")
+SUITES: dict[str, ModuleType] = {s.NAME: s for s in (pages, search, latency, write)}  # run order
+GZIP = ("Accept-Encoding: gzip",)
 UNSTEADY = 0.15  # the two /healthz figures differ by more than this: say so
+
+
+def healthz(connections: int, end: bool = False) -> load.Scenario:
+    if end:
+        return load.Scenario(f"healthz @{connections} (end)", "/healthz",
+                             "again, after the others: steadiness")
+    return load.Scenario(f"healthz @{connections}", "/healthz",
+                         "plain text through the middleware: the limit")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
-    parser.add_argument("--only", action="append", choices=sorted(SUITES),
+    parser.add_argument("--only", action="append", choices=list(SUITES),
                         help="run only this suite (repeatable; default: all)")
     parser.add_argument("--threads", type=int, default=None,
                         help=f"dataset size in threads of 20 posts (default {STANDARD_THREADS}, "
                              "the standard dataset; 50000 gives about 1M posts)")
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--connections", type=int, default=8, help="concurrent clients (8)")
-    parser.add_argument("--duration", type=int, default=15, help="seconds per scenario (15)")
+    parser.add_argument("--connections", type=int, default=None,
+                        help="concurrent connections for every suite (default: each suite's "
+                             "own: pages, write 16; search 8)")
+    parser.add_argument("--duration", type=int, default=None,
+                        help="seconds per scenario (default: each suite's own: 20; search 15)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up seconds per scenario (3)")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers (2, as in production)")
     parser.add_argument("--load-threads", type=int, default=2, help="wrk threads (2)")
+    parser.add_argument("--open-loop-processes", type=int, default=None,
+                        help="open-loop generator processes (default: one per "
+                             f"{openloop.PER_PROCESS_RATE} req/s, at most {openloop.MAX_PROCESSES})")
+    parser.add_argument("--gzip", action="store_true",
+                        help="send 'Accept-Encoding: gzip' with every GET, as browsers do "
+                             "(default: no compression asked, as wrk does)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
     parser.add_argument("--results-dir", type=Path, default=results.RESULTS,
                         help="where to write the result file (default bench/results)")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"),
+                        help="compare two result files (nothing is run)")
     return parser.parse_args(argv)
+
+
+def chosen_suites(only: list[str] | None) -> list[ModuleType]:
+    """The suites to run, in run order; `latency` brings `pages` (it needs its maxima)."""
+    names = set(only or SUITES)
+    if latency.NAME in names and latency.NEEDS not in names:
+        print(f"The {latency.NAME} suite needs the {latency.NEEDS} suite's maxima: "
+              f"running {latency.NEEDS} too.", flush=True)
+        names.add(latency.NEEDS)
+    return [suite for name, suite in SUITES.items() if name in names]
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.compare:
+        return compare.main([str(p) for p in args.compare])
     # SIGTERM unwinds like Ctrl-C, so that the server and the database are removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load.wrk_binary()  # fail before building anything
-    suites = [SUITES[name] for name in (args.only or sorted(SUITES))]
+    suites = chosen_suites(args.only)
     started = datetime.now().astimezone()
     workdir = Path(tempfile.mkdtemp(prefix="forum-bench-"))
     command = " ".join(["python -m bench.run", *(sys.argv[1:] if argv is None else argv)])
@@ -74,39 +120,44 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def suite_settings(args: argparse.Namespace, suite: ModuleType) -> load.LoadSettings:
+    return load.LoadSettings(
+        connections=args.connections or suite.CONNECTIONS, seconds=args.duration or suite.SECONDS,
+        warmup_seconds=args.warmup, threads=args.load_threads,
+    )
+
+
 def run(
     args: argparse.Namespace, suites: list[ModuleType], workdir: Path, started: datetime,
     command: str,
 ) -> dict:
-    settings = load.LoadSettings(
-        connections=args.connections, seconds=args.duration, warmup_seconds=args.warmup,
-        threads=args.load_threads,
-    )
+    settings = {suite.NAME: suite_settings(args, suite) for suite in suites}
     machine_info = machine.describe()
     print(f"Generating the dataset ({args.threads or STANDARD_THREADS:,} threads)...", flush=True)
     dataset = generate(workdir, args.threads)
     print(f"  {dataset.posts:,} posts, {dataset.bytes / 1e6:.1f} MB  [{dataset.seconds:.1f} s]")
-    plan = [(None, HEALTHZ)]
-    plan += [(suite, scenario) for suite in suites for scenario in suite.scenarios()]
-    plan += [(None, HEALTHZ_END)]
+    server_env = write.SERVER_ENV if write in suites else {}
 
     with database.fresh_database(args.database, workdir) as database_url:
         build = database.build(database_url, dataset.path, workdir)
-        with server.running(database_url, workdir, workers=args.workers) as app:
+        with server.running(database_url, workdir, workers=args.workers, **server_env) as app:
             probe = server.keepalive_probe(app)
-            measured = []
-            for suite, scenario in plan:
-                measured.append(run_scenario(app, suite, scenario, settings))
+            bench = Run(app, discover(app.base_url, database_url, dataset.path), database_url,
+                        workdir, [], extra_headers=GZIP if args.gzip else ())
+            measure_suites(bench, suites, settings, args)
             server_info = {"command": app.command, "workers": args.workers, "loop": app.loop,
-                           "keepalive_probe": probe, "processes_at_end": app.workers()}
+                           "environment": app.environment, "keepalive_probe": probe,
+                           "processes_at_end": app.workers()}
+        print("Counting SQL queries per request (a separate in-process app, server stopped)...",
+              flush=True)
+        count_queries(bench, write in suites)
 
-    healthz = measured[0]["requests_per_second"]
+    measured = bench.measured
     for result in measured:
-        result["ratio_to_healthz"] = (
-            round(result["requests_per_second"] / healthz, 4) if healthz else None
-        )
-    end = measured[-1]["requests_per_second"]
-    steady = bool(healthz) and abs(end - healthz) / healthz <= UNSTEADY
+        scenario = scenario_of(bench, result)
+        result.setdefault("signed_in", scenario is not None and any(
+            h.startswith("Cookie:") for h in scenario.headers))
+    steady = add_ratios(measured)
     targets = [t for suite in suites for t in suite.targets(build, measured)]
     payload = {
         "suites": [suite.NAME for suite in suites],
@@ -124,92 +175,130 @@ def run(
         ),
         "server": server_info,
         "load": {"generator": load.wrk_version(), "closed_loop": True,
-                 "connections": settings.connections, "seconds": settings.seconds,
-                 "warmup_seconds": settings.warmup_seconds, "threads": settings.threads,
+                 "extra_headers": list(bench.extra_headers),
+                 "open_loop_generator": "bench.openloop (Python asyncio, raw sockets, "
+                                        "latency from the scheduled send time)",
+                 "suites": {name: s.describe() for name, s in settings.items()},
                  "host": server.HOST},
+        "sql_queries_counted_by": queries.__doc__.splitlines()[0],
+        "site": bench.site.describe(),
         "dataset": dataset.describe() | {"path": dataset.path.name},
         "build": build,
         "scenarios": measured,
         "healthz_steady": steady,
         "targets": targets,
     }
-    report(payload)
+    report.print_report(payload)
     return payload
 
 
-def run_scenario(
-    app: server.Server, suite: ModuleType | None, scenario: load.Scenario,
-    settings: load.LoadSettings,
+def measure_suites(bench: Run, suites: list[ModuleType], settings: dict[str, load.LoadSettings],
+                   args: argparse.Namespace) -> None:
+    """/healthz at every concurrency the suites use, the suites, /healthz again."""
+    concurrencies = sorted({settings[s.NAME].connections for s in suites if s is not latency},
+                           reverse=True)
+    for connections in concurrencies:
+        measure_one(bench, None, healthz(connections), _with(settings, connections, args))
+    for suite in suites:
+        if hasattr(suite, "run_suite"):  # suites that measure in their own way
+            extra = {"processes": args.open_loop_processes} if suite is latency else {}
+            bench.measured += suite.run_suite(bench, settings[suite.NAME], **extra)
+            continue
+        for scenario in suite.scenarios(bench.site):
+            measure_one(bench, suite, scenario, settings[suite.NAME])
+    end = concurrencies[0]
+    measure_one(bench, None, healthz(end, end=True), _with(settings, end, args))
+
+
+def _with(settings: dict[str, load.LoadSettings], connections: int,
+          args: argparse.Namespace) -> load.LoadSettings:
+    """/healthz's settings at `connections`: the longest duration of the run's suites."""
+    seconds = max(s.seconds for s in settings.values())
+    return load.LoadSettings(connections=connections, seconds=seconds,
+                             warmup_seconds=args.warmup, threads=args.load_threads)
+
+
+def add_ratios(measured: list[dict]) -> bool:
+    """Each closed-loop result's ratio to /healthz at the same concurrency (the first
+    /healthz run); whether /healthz was steady from start to end."""
+    limits: dict[int, float] = {}
+    steady = True
+    for result in measured:
+        if result["path"] == "/healthz" and result.get("suite") is None:
+            first = limits.setdefault(result["connections"], result["requests_per_second"])
+            if first and abs(result["requests_per_second"] - first) / first > UNSTEADY:
+                steady = False
+    for result in measured:
+        limit = limits.get(result.get("connections"))
+        closed = result.get("suite") != latency.NAME
+        result["ratio_to_healthz"] = (
+            round(result["requests_per_second"] / limit, 4) if closed and limit else None
+        )
+    return steady
+
+
+def measure_one(
+    bench: Run, suite: ModuleType | None, scenario: load.Scenario, settings: load.LoadSettings,
 ) -> dict:
+    app = bench.app
+    if bench.extra_headers:
+        scenario = dataclasses.replace(scenario, headers=scenario.headers + bench.extra_headers)
     status, body = load.fetch(app.base_url + scenario.path, scenario.headers)
-    if suite is not None and hasattr(suite, "check_page"):
-        count, problem = suite.check_page(status, body)
+    if scenario.check is not None:
+        count, problem = scenario.check(status, body)
     else:
         count, problem = None, None if status == 200 else f"status {status}"
     if problem:
         print(f"  WARNING {scenario.name}: {problem}", flush=True)
     print(f"Load: {scenario.name}  GET {scenario.path}  "
-          f"({settings.connections} clients, {settings.warmup_seconds}+{settings.seconds} s)",
+          f"({settings.connections} connections, {settings.warmup_seconds}+{settings.seconds} s)",
           flush=True)
     result = load.measure(app, scenario, settings)
     result["preflight"] = {"status": status, "bytes": len(body), "results": count,
                            "problem": problem}
     if suite is not None:
         result["suite"] = suite.NAME
-    latency = result["latency_ms"]
-    print(f"  {result['requests_per_second']:,.1f} req/s  p50 {latency['p50']:.1f} ms  "
-          f"p95 {latency['p95']:.1f} ms  p99 {latency['p99']:.1f} ms  "
-          f"errors {result['errors']['socket'] + result['errors']['non2xx']}  "
+    bench.scenarios[result_key(result)] = scenario
+    bench.measured.append(result)
+    latency_ms = result["latency_ms"]
+    print(f"  {result['requests_per_second']:,.1f} req/s  p50 {latency_ms['p50']:.1f} ms  "
+          f"p95 {latency_ms['p95']:.1f} ms  p99 {latency_ms['p99']:.1f} ms  "
+          f"errors {load.error_count(result)}  "
           f"other CPU {result['cpu']['other_cpu_share']:.0%}", flush=True)
     time.sleep(0.5)  # let the last responses' work settle before the next scenario
     return result
 
 
-def report(payload: dict) -> None:
-    dataset, build = payload["dataset"], payload["build"]
-    git = payload["git"]
-    print()
-    print(f"{payload['started_at']}  commit {(git['commit'] or '?')[:12]}  "
-          f"{payload['machine']['cpu_count']} CPUs  Python {payload['machine']['python']}  "
-          f"{payload['load']['generator']}")
-    print(f"Dataset: {dataset['records'].get('thread', 0):,} threads, {dataset['posts']:,} posts, "
-          f"{dataset['bytes'] / 1e6:.1f} MB;  database: {payload['database']} "
-          f"({payload['search_backend']}), {(build['database_bytes'] or 0) / 1e6:.0f} MB")
-    print(f"Build: migrate {build['migrate_s']:.1f} s, import --no-index {build['import_s']:.1f} s, "
-          f"reindex {build['reindex_s']:.1f} s ({build['indexed_documents'] or 0:,} documents)")
-    print(f"Load: {payload['load']['connections']} concurrent clients (closed loop), "
-          f"{payload['load']['seconds']} s per scenario after {payload['load']['warmup_seconds']} s "
-          f"warm-up, {payload['server']['workers']} uvicorn workers ({payload['server']['loop']})")
-    if payload["environment"]:
-        print("Environment (not the plain setup): "
-              + " ".join(f"{k}={v}" for k, v in payload["environment"].items()))
-    probe = payload["server"]["keepalive_probe"]
-    print(f"Keep-alive probe: {probe['keepalive_median_ms']} ms per /healthz on one connection"
-          + ("  <- DELAYED-ACK STALL: TCP_NODELAY is off (uvicorn #3149)\n"
-             if probe["delayed_ack_stall"] else "\n"))
-    rows = []
-    for s in payload["scenarios"]:
-        latency = s["latency_ms"]
-        rows.append([
-            s["name"], f"{s['requests_per_second']:,.1f}",
-            f"{s['ratio_to_healthz']:.3f}" if s["ratio_to_healthz"] is not None else "-",
-            f"{latency['p50']:.1f}", f"{latency['p95']:.1f}", f"{latency['p99']:.1f}",
-            f"{s['errors']['socket'] + s['errors']['non2xx']}",
-            "-" if s["preflight"]["results"] is None else f"{s['preflight']['results']:,}",
-            f"{s['cpu']['other_cpu_share']:.0%}",
-        ])
-    print(results.table(
-        ["scenario", "req/s", "x healthz", "p50 ms", "p95 ms", "p99 ms", "errors", "results",
-         "other CPU"], rows,
-    ))
-    if not payload["healthz_steady"]:
-        print(f"\nNOTE: /healthz changed by more than {UNSTEADY:.0%} between the start and the "
-              "end: the machine was not steady (see 'other CPU').")
-    print()
-    for target in payload["targets"]:
-        mark = "ok  " if target["met"] else "MISS"
-        print(f"{mark} {target['name']}: {target['value']} {target['unit']} "
-              f"(target < {target['limit']:g} {target['unit']})")
+def result_key(result: dict) -> str:
+    return f"{result.get('suite') or 'healthz'}/{result['name']}"
+
+
+def scenario_of(bench: Run, result: dict) -> load.Scenario | None:
+    """The scenario a result measured (the latency suite's are the pages suite's)."""
+    return (bench.scenarios.get(result_key(result))
+            or bench.scenarios.get(f"{latency.NEEDS}/{result['name']}"))
+
+
+def count_queries(bench: Run, with_write: bool) -> None:
+    """SQL statements per request for every scenario (see `bench.queries`)."""
+    probes, seen = [], set()
+    for key, scenario in bench.scenarios.items():
+        identity = (scenario.path, scenario.headers)
+        if identity not in seen:
+            seen.add(identity)
+            probes.append(queries.Probe(key, scenario.path, headers=scenario.headers))
+    if with_write:
+        path, fields = write.probe(bench)
+        probes.append(queries.Probe(f"{write.NAME}/{write.SCENARIO}", path, **fields))
+    counted = queries.count(bench.database_url, bench.app.secret_key, bench.app.base_url,
+                            probes, **{k.lower(): v for k, v in (bench.app.environment or {}).items()})
+    by_identity = {(p.path, p.headers): counted[p.key] for p in probes}
+    for result in bench.measured:
+        scenario = scenario_of(bench, result)
+        if result.get("suite") == write.NAME:
+            result["sql_queries"] = counted.get(f"{write.NAME}/{write.SCENARIO}")
+        elif scenario is not None:
+            result["sql_queries"] = by_identity.get((scenario.path, scenario.headers))
 
 
 if __name__ == "__main__":

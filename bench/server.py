@@ -62,6 +62,8 @@ class Server:
     log: Path
     loop: str = "?"
     database_url: str = ""
+    secret_key: str = ""  # the generated SECRET_KEY (the SQL counter signs the same cookies)
+    environment: dict[str, str] | None = None  # settings added for the benchmark
 
     @property
     def base_url(self) -> str:
@@ -78,7 +80,7 @@ class Server:
         """The database server's processes serving this app (none for SQLite)."""
         return backend_pids(self.database_url)
 
-    def workers(self) -> list[dict[str, int]]:
+    def workers(self) -> list[dict[str, object]]:
         """uvicorn's worker processes (and any helper they started), with RSS."""
         return machine.descendants(self.process.pid)
 
@@ -115,14 +117,16 @@ def running(
     command = procfile_command("web")
     env = production_env(database_url, port, workers, **extra_env)
     log = workdir / "server.log"
-    print(f"Starting: {command}  (PORT={port} WEB_CONCURRENCY={workers})", flush=True)
+    added = "".join(f" {k}={v}" for k, v in extra_env.items())
+    print(f"Starting: {command}  (PORT={port} WEB_CONCURRENCY={workers}{added})", flush=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
             ["/bin/sh", "-c", f"exec {command}"], cwd=REPO_ROOT, env=env,
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    server = Server(process, port, command, log, event_loop(command, env), database_url)
+    server = Server(process, port, command, log, event_loop(command, env), database_url,
+                    env["SECRET_KEY"], dict(extra_env))
     try:
         wait_ready(server, ready_timeout)
         yield server
