@@ -42,6 +42,9 @@ class Scenario:
     path: str
     description: str = ""
     headers: tuple[str, ...] = field(default=())
+    # A wrk script of its own (default `wrk_report.lua`) and what it reads from its environment.
+    script: Path | None = field(default=None, compare=False)
+    env: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     check: Callable[[int, bytes], tuple[int | None, str | None]] | None = field(
         default=None, compare=False, repr=False,
     )
@@ -131,6 +134,10 @@ def measure(
     """Warm up, then load `scenario` and return its figures, CPU accounting and the
     workers' resident memory included."""
     url = server.base_url + scenario.path
+    if scenario.script is not None:
+        script = scenario.script
+        env = {**(env or {}), "BENCH_REPORT_LUA": str(SCRIPT), **dict(scenario.env)}
+        warmup_env = env
     warmup = None
     if settings.warmup_seconds:
         warmup = run_wrk(url, settings, settings.warmup_seconds, scenario.headers, script,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench import database, load, signin
+from bench import database, load, search, signin
 from bench.load import Scenario
 from bench.server import Server
 
@@ -28,6 +28,7 @@ class Site:
     reply_paths: list[str]  # "/t/ID/reply"
     reply_thread_ids: list[int]
     members: list[signin.SignedIn] = field(default_factory=list)
+    words_file: Path | None = None  # bench.search's different words
 
     def describe(self) -> dict[str, object]:
         return {"hot_thread": self.hot_thread, "hot_topic": self.hot_topic,
@@ -52,6 +53,7 @@ def discover(base_url: str, database_url: str, dataset: Path, *, members: int = 
         hot_topic=f"/topics/{database.topic_of_thread(database_url, hot_id)}",
         reply_paths=[f"/t/{i}/reply" for i in reply_ids],
         reply_thread_ids=reply_ids,
+        words_file=search.write_varied_words(dataset, dataset.with_name("search-words.txt")),
     )
     for member in signin.members_with_passwords(dataset, members):
         site.members.append(signin.sign_in(base_url, member, hot_thread))
