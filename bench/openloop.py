@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import math
 import subprocess
 import sys
@@ -264,7 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     target = build_request(args.url, args.header)
     offsets = due_offsets(args.rate, args.seconds, args.process, args.processes)
     report = asyncio.run(drive(target, offsets, args.start_at, args.connections))
+    # The event loop may leave the pipe non-blocking: a report of several hundred
+    # kilobytes would then be cut at the pipe's size.
+    os.set_blocking(sys.stdout.fileno(), True)
     sys.stdout.write(json.dumps(report) + "\n")
+    sys.stdout.flush()
     return 0
 
 
