@@ -75,3 +75,38 @@ def write_varied_words(dataset: Path, target: Path, count: int = VARIED_WORDS) -
     pairs = [f"{a}+{b}" for a in common for b in common if a != b]
     target.write_text("\n".join(pairs[:count]) + "\n")
     return target
+
+
+_COUNT = re.compile(rb'class="result-count">\s*([\d,]+) result')
+_UNAVAILABLE = b"Search is unavailable"
+
+
+def check_page(status: int, body: bytes) -> tuple[int | None, str | None]:
+    """The result count a search page shows, and what is wrong with it (None: fine)."""
+    if status != 200:
+        return None, f"status {status}"
+    if _UNAVAILABLE in body:
+        return None, "the page says search is unavailable"
+    found = _COUNT.search(body)
+    if found is None:
+        return None, "no result count on the page"
+    count = int(found.group(1).replace(b",", b""))
+    return count, None if count else "no results"
+
+
+def targets(build: dict, measured: list[dict]) -> list[dict]:
+    found = [
+        {
+            "name": "forum reindex (whole dataset)", "value": build["reindex_s"],
+            "limit": REINDEX_TARGET_S, "unit": "s",
+        }
+    ]
+    for result in measured:
+        if result.get("suite") == NAME:
+            found.append({
+                "name": f"{result['name']} p95 ({result['connections']} clients)",
+                "value": result["latency_ms"]["p95"], "limit": P95_TARGET_MS, "unit": "ms",
+            })
+    for target in found:
+        target["met"] = target["value"] is not None and target["value"] < target["limit"]
+    return found
