@@ -26,8 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import math
+import os
 import subprocess
 import sys
 import time
