@@ -125,7 +125,9 @@ def count(database_url: str, secret_key: str, base_url: str, probes: Sequence[Pr
     request = {
         "settings": {"environment": "production", "database_url": database_url,
                      "secret_key": secret_key, "base_url": base_url,
-                     "search_indexing": "off", **settings},
+                     "search_indexing": "off", "background_jobs": "off",
+                     # Never used (nothing is sent), but production requires one.
+                     "smtp_url": "smtp://127.0.0.1:25", **settings},
         "probes": [asdict(p) for p in probes],
     }
     result = subprocess.run(

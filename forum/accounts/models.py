@@ -32,8 +32,8 @@ class User(Model):
         "forum.Organisation", related_name="members", null=True, on_delete=fields.SET_NULL
     )
     # An organisation admin edits their organisation's page.
-    is_organisation_admin = fields.BooleanField(default=False)
-    region = fields.CharField(max_length=80, default="")
+    is_organisation_admin = fields.BooleanField(default=False, db_default=False)
+    region = fields.CharField(max_length=80, default="", db_default="")
     is_active = fields.BooleanField(default=True)
     thread_count = fields.IntField(default=0)
     reply_count = fields.IntField(default=0)
@@ -41,7 +41,7 @@ class User(Model):
     # Identity (sign-in, verification, approval, deletion).
     email_verified_at = fields.DatetimeField(null=True)
     # Not empty while the account waits for an administrator's approval: says why.
-    held_reason = fields.CharField(max_length=200, default="")
+    held_reason = fields.CharField(max_length=200, default="", db_default="")
     # Set when the member deleted their account: the row stays, anonymised, so
     # that the posts they chose to keep still have an author.
     deleted_at = fields.DatetimeField(null=True)

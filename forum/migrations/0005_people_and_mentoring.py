@@ -185,7 +185,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Organisation',
             name='ownership_model',
-            field=fields.CharField(default='', max_length=80),
+            field=fields.CharField(default='', db_default='', max_length=80),
         ),
         ops.AddField(
             model_name='Organisation',
@@ -195,16 +195,16 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Organisation',
             name='staff_size',
-            field=fields.CharField(default='', max_length=16),
+            field=fields.CharField(default='', db_default='', max_length=16),
         ),
         ops.AddField(
             model_name='User',
             name='is_organisation_admin',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='User',
             name='region',
-            field=fields.CharField(default='', max_length=80),
+            field=fields.CharField(default='', db_default='', max_length=80),
         ),
     ]

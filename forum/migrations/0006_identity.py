@@ -69,6 +69,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='User',
             name='held_reason',
-            field=fields.CharField(default='', max_length=200),
+            field=fields.CharField(default='', db_default='', max_length=200),
         ),
     ]

@@ -29,8 +29,8 @@ class Organisation(Model):
     parent_body = fields.CharField(max_length=160, default="")
     spin_out_date = fields.DateField(null=True)
     legal_form = fields.CharField(max_length=80, default="")
-    ownership_model = fields.CharField(max_length=80, default="")
-    staff_size = fields.CharField(max_length=16, default="")
+    ownership_model = fields.CharField(max_length=80, default="", db_default="")
+    staff_size = fields.CharField(max_length=16, default="", db_default="")
     website = fields.CharField(max_length=255, default="")
     description = fields.TextField(default="")
     # Commercially sensitive: shown only to the organisation's members and its mentors.
