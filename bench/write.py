@@ -10,8 +10,9 @@ Posts in the database that no 303 confirmed are the requests in flight when wrk
 stopped (at most one per connection): reported, not counted as errors.
 
 The posting rate limit (``POSTS_PER_MINUTE``, 10 per member per minute by default)
-would turn this into a test of the limiter: the bench server runs with
-``POSTS_PER_MINUTE=`` `UNTHROTTLED` and the result says so.
+and the new-member limit (imported members joined minutes ago: 10 posts a day) would
+turn this into a test of the limiters: the bench server runs with both set to
+`UNTHROTTLED` and the result says so.
 
 Targets on SQLite, 2 workers: at least 200 replies per second sustained, zero
 errors, zero lost posts.
@@ -32,7 +33,7 @@ CONNECTIONS = 16
 SECONDS = 20
 SCRIPT = Path(__file__).with_name("wrk_write.lua")
 UNTHROTTLED = 1_000_000  # POSTS_PER_MINUTE for the bench server
-SERVER_ENV = {"POSTS_PER_MINUTE": str(UNTHROTTLED)}
+SERVER_ENV = {"POSTS_PER_MINUTE": str(UNTHROTTLED), "NEW_MEMBER_POSTS_PER_DAY": str(UNTHROTTLED)}
 REPLIES_TARGET = 200.0
 SCENARIO = "reply as signed-in members"
 PROBE_BODY = "A reply sent once to count the SQL statements of posting one."
