@@ -98,7 +98,9 @@ def production_env(database_url: str, port: int, workers: int, **extra: str) -> 
         ENVIRONMENT="production",
         SECRET_KEY=secrets.token_urlsafe(48),
         BASE_URL=f"http://{HOST}:{port}",
+        # As in production: the outbox and the mentoring sweep are `forum worker`'s jobs.
         SEARCH_INDEXING="worker",
+        BACKGROUND_JOBS="worker",
         # Production wants a mail server; the benchmarks never send mail.
         SMTP_URL=f"smtp://{HOST}:25",
         PORT=str(port),
