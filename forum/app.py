@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
             # Pages from the page cache come compressed already; this is for the rest.
-            Middleware(GZipMiddleware, minimum_size=1000, compresslevel=6),
+            Middleware(GZipMiddleware, minimum_size=1000, compresslevel=5),
             Middleware(
                 SessionMiddleware, secret_key=settings.secret_key, session_cookie="mkn_session",
                 max_age=30 * 24 * 3600, same_site="lax", https_only=settings.secure_cookies,

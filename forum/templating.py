@@ -63,6 +63,9 @@ def build_templates(settings: Settings) -> Jinja2Templates:
         undefined=jinja2.StrictUndefined if settings.environment == "test" else jinja2.Undefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # Checking every template file's date on every include costs a system call
+        # per post of a thread page: only development edits templates while running.
+        auto_reload=not settings.is_production,
     )
     env.filters.update(timesince=timesince, isodate=isodate, longdate=longdate, plural=plural,
                        duration=duration)
