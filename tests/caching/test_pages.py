@@ -45,7 +45,8 @@ async def test_a_second_anonymous_visit_costs_one_query_and_gets_the_same_page(
     count_queries.statements.clear()
     second = await client.get(url(thread))
     assert second.status_code == 200 and second.text == first.text
-    assert count_queries.statements == ["SELECT version FROM version_stamps WHERE name = ?: ['content']"]
+    (statement,) = count_queries.statements  # the stamp, and nothing else
+    assert statement.startswith("SELECT version FROM version_stamps WHERE name =")
     assert second.headers["etag"] == first.headers["etag"]
     assert second.headers["cache-control"] == "no-cache"
     assert "Accept-Encoding" in second.headers["vary"] and "HX-Request" in second.headers["vary"]
