@@ -10,10 +10,9 @@ Tables (``{prefix}documents`` and ``{prefix}words``, created by `ensure_index`):
   document's tsvector. There is no index on `acl`: every searcher has "public",
   so it never narrows a search, and a cached plan would start from it.
 - ``words``: the vocabulary with document counts, kept in step by every write in
-  the same statement; a trigram (GiST) index finds the neighbours of a misspelt
-  word for typo tolerance (Meilisearch's budget) and "did you mean", and the
-  counts estimate how many documents a query matches
-  (`search_index.postgres_vocabulary`).
+  the same statement; pg_trgm's distance ranks the neighbours of a misspelt word
+  for typo tolerance (Meilisearch's budget) and "did you mean", and the counts
+  estimate how many documents a query matches (`search_index.postgres_vocabulary`).
 
 Queries use the shared syntax (`query_syntax`: words, "phrases", -exclusions,
 the semantics of ``websearch_to_tsquery``) and become a tsquery made of quoted
@@ -126,12 +125,15 @@ class PostgresFTSBackend:
             CREATE INDEX IF NOT EXISTS {docs}_created
                 ON {docs} (created_at DESC NULLS LAST, id DESC);
             -- Counts change on every write: room on each page keeps the updates
-            -- HOT (no new index entries), so the trigram index does not bloat.
+            -- HOT (no new index entries), so the indexes do not bloat.
             CREATE TABLE IF NOT EXISTS {words} (word text PRIMARY KEY, documents integer NOT NULL)
                 WITH (fillfactor = 70);
-            CREATE INDEX IF NOT EXISTS {words}_trgm ON {words} USING gist (word gist_trgm_ops);
+            -- Typo candidates: a first letter and a range of lengths (Meilisearch's rules).
+            CREATE INDEX IF NOT EXISTS {words}_shape ON {words} (left(word, 1), length(word));
             -- Words by prefix, compared byte by byte whatever the database's collation.
             CREATE INDEX IF NOT EXISTS {words}_prefix ON {words} (word text_pattern_ops);
+            -- Superseded by the two above (a trigram index made every new word dearer).
+            DROP INDEX IF EXISTS {words}_trgm;
         """
 
     async def _ensure_pg_trgm(self) -> None:

@@ -11,8 +11,9 @@ stay bounded for words found nearly everywhere):
   densely the newest matches fill the index (`total_is_exact` False), as the
   SQLite engine does and as Meilisearch's maxTotalHits;
 - facet counts: over the newest `COUNT_LIMIT` matches, scaled to the total;
-- relevance: ts_rank_cd over the newest `RANK_LIMIT` matches, exact matches
-  before matches that need a typo; positions past them continue newest first;
+- relevance: ts_rank_cd over the newest `RANK_LIMIT` matches (`COMMON_RANK_LIMIT`
+  when they are too many to count), exact matches before matches that need a
+  typo; positions past them continue newest first;
 - the page: its documents are read in the same statement.
 
 The newest matches are found one of two ways, chosen by the vocabulary's
@@ -54,6 +55,10 @@ from search_index.query_syntax import ParsedQuery, parse_query
 
 COUNT_LIMIT = 500  # newest matches read per search: counted exactly, faceted, ranked
 RANK_LIMIT = 500  # of those, how many relevance orders (at most COUNT_LIMIT)
+# When the matches are too many to count (a walk), only the newest of them are
+# ranked: such a query ranks a recent sample either way, and ranking costs per
+# match (as the SQLite engine's COMMON_RANK_LIMIT).
+COMMON_RANK_LIMIT = 250
 # A document walked in the created_at index costs about this many matches read
 # through the GIN index (both measured on the standard dataset), for the choice.
 WALK_COST = 1.0
@@ -332,10 +337,17 @@ class _Matches:
             ))
         return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts), self.values
 
+    def rank_limit(self) -> int:
+        """How many of the newest matches relevance orders (see `COMMON_RANK_LIMIT`)."""
+        if self.walk_rows(COUNT_LIMIT + 1):
+            return min(RANK_LIMIT, COMMON_RANK_LIMIT)
+        return RANK_LIMIT
+
     def _ordered(self, sort: str, first: int, last: int) -> str:
         """CTE `ordered` (row_id, position) covering positions first .. last."""
         newest = f"SELECT row_id, n AS position FROM {_MAIN} WHERE n BETWEEN {{}} AND {last}"
-        if sort == "newest" or first > RANK_LIMIT:
+        ranked_count = self.rank_limit()
+        if sort == "newest" or first > ranked_count:
             return f"ordered AS ({newest.format(first)})"
         query = self._param(self.plan.tsquery, "tsquery", "query")
         rank = f"ts_rank_cd('{RANK_WEIGHTS}', d.tsv, {query}) DESC"
@@ -345,11 +357,11 @@ class _Matches:
             SELECT row_id, position FROM (
                 SELECT c.row_id, row_number() OVER (ORDER BY {rank}, c.n) AS position
                 FROM {_MAIN} c JOIN {self.documents} d ON d.ctid = c.row_id
-                WHERE c.n <= {RANK_LIMIT}
+                WHERE c.n <= {ranked_count}
             ) ranked WHERE position BETWEEN {first} AND {last}"""
-        if last <= RANK_LIMIT:
+        if last <= ranked_count:
             return f"ordered AS ({ranked})"
-        return f"ordered AS ({ranked} UNION ALL {newest.format(RANK_LIMIT + 1)})"
+        return f"ordered AS ({ranked} UNION ALL {newest.format(ranked_count + 1)})"
 
     def _stats(self, name: str) -> str:
         return _select(

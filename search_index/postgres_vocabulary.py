@@ -4,9 +4,9 @@ The ``{prefix}words`` table is kept in step by every write of `PostgresFTSBacken
 in the same statement (`count_words`). A search asks it, in one statement
 (`lookup`), for each query word:
 
-- its typo alternatives: the indexed words nearest by trigrams (a GiST index),
-  sharing its first letter and with a length within its budget, then checked
-  with Meilisearch's rules (`typos`);
+- its typo alternatives: of the indexed words sharing its first letter and with
+  a length within its budget (an index finds them), the nearest by trigrams,
+  then checked with Meilisearch's rules (`typos`);
 - how many documents hold it (and for the word being typed, the words it starts),
   with the number of documents in the index: the search's estimate of how
   densely its matches fill the index, which chooses how to find the newest of
@@ -203,13 +203,14 @@ class Vocabulary:
     def _neighbours_sql(self, words: str, budgets: str) -> str:
         """Rows ('near', query word, indexed word, documents): the indexed words nearest
         (by trigrams) to each word, sharing its first letter and with a length within
-        its budget."""
+        its budget. An index on (first letter, length) finds those; trigram distance
+        is then computed for them only."""
         return f"""
             SELECT 'near' AS kind, q.word AS query, n.word, n.documents
             FROM unnest({words}::text[], {budgets}::int[]) AS q(word, budget)
             CROSS JOIN LATERAL (
                 SELECT v.word, v.documents FROM {self.table} v
-                WHERE v.word LIKE left(q.word, 1) || '%' AND v.documents > 0
+                WHERE left(v.word, 1) = left(q.word, 1) AND v.documents > 0
                   AND length(v.word) BETWEEN length(q.word) - q.budget AND length(q.word) + q.budget
                 ORDER BY v.word <-> q.word LIMIT {NEIGHBOURS}
             ) n"""
