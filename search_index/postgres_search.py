@@ -274,13 +274,11 @@ class _Matches:
 
     def _candidates(self, name: str, without: str | None = None) -> str:
         """CTEs naming `name` the newest COUNT_LIMIT + 1 matches, newest first (n = 1):
-        (row_id, id, created_at, the facets, n, seen, matched) where `seen` is how
-        many documents a walk read up to each match, `matched` every match's count
-        when the GIN index found them."""
+        (row_id, id, created_at, the facets, n, matched), `matched` being the number
+        of matches when the GIN index found them all (NULL after a walk)."""
         wanted = COUNT_LIMIT + 1
         bitmap = f"""
-            SELECT {_CANDIDATE}, NULL::bigint AS seen,
-                   row_number() OVER (ORDER BY {_ORDER}) AS n, matched
+            SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n, matched
             FROM (
                 SELECT *, count(*) OVER () AS matched FROM (
                     SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector, solved
@@ -291,21 +289,18 @@ class _Matches:
         limit = self.walk_rows(wanted)
         if not limit:
             return f"{name} AS MATERIALIZED ({bitmap})"
-        # The test is computed below the row numbers, which then carry no tsvector.
         # The walk's length is a parameter: the statement's text, and so its
         # prepared plan, is the same for every word.
         walked = f"{name}_walked"
         return f"""{walked} AS MATERIALIZED (
-                SELECT {_CANDIDATE}, seen FROM (
-                    SELECT *, row_number() OVER (ORDER BY {_ORDER}) AS seen FROM (
-                        SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector,
-                               solved, ({self._conditions(walk=True, without=without)}) AS hit
-                        FROM {self.documents} ORDER BY {_ORDER}
-                        LIMIT {self._param(limit, "bigint", "walk")}
-                    ) walk
-                ) counted WHERE hit LIMIT {wanted}
+                SELECT {_CANDIDATE} FROM (
+                    SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector,
+                           solved, ({self._conditions(walk=True, without=without)}) AS hit
+                    FROM {self.documents} ORDER BY {_ORDER}
+                    LIMIT {self._param(limit, "bigint", "walk")}
+                ) walk WHERE hit LIMIT {wanted}
             ), {name} AS MATERIALIZED (
-                SELECT {_CANDIDATE}, seen, row_number() OVER (ORDER BY seen) AS n,
+                SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n,
                        NULL::bigint AS matched
                 FROM {walked} WHERE (SELECT count(*) FROM {walked}) >= {wanted}
                 UNION ALL
@@ -364,8 +359,19 @@ class _Matches:
         return f"ordered AS ({ranked} UNION ALL {newest.format(ranked_count + 1)})"
 
     def _stats(self, name: str) -> str:
+        """The number of matches read, every match's count after the GIN index, and
+        after a walk that found more than COUNT_LIMIT, how many documents the walk
+        read up to its last match: its position in the date index, counted in the
+        index alone (a row comparison in the index's order). Undated documents come
+        last: NULL, when the walk reached them."""
+        seen = f"""CASE WHEN max(matched) IS NULL AND count(*) > {COUNT_LIMIT} THEN (
+                SELECT (
+                    SELECT count(*) FROM {self.documents} d
+                    WHERE (d.created_at, d.id) >= (last.created_at, last.id)
+                ) FROM {name} last WHERE last.n = {COUNT_LIMIT + 1}
+            ) END"""
         return _select(
-            name, part="'stats'", name=f"'{name}'", n="count(*)", seen="max(seen)",
+            name, part="'stats'", name=f"'{name}'", n="count(*)", seen=seen,
             matched="max(matched)",
         )
 
@@ -426,10 +432,11 @@ class _Matches:
         """A set's number of matches and whether it is exact (see the module docstring)."""
         if matched is not None:
             return matched, True  # the GIN index read every match
-        if rows <= COUNT_LIMIT or not seen:
+        if rows <= COUNT_LIMIT:
             return rows, True
-        # The walk met `rows` matches in its first `seen` documents.
-        return max(rows, round(rows * self.size / seen)), False
+        # The walk met `rows` matches in its first `seen` documents (about all of
+        # them when it reached the undated ones, which come last).
+        return max(rows, round(rows * self.size / (seen or self.size))), False
 
     # -- other statements -------------------------------------------------------------
 

@@ -141,15 +141,21 @@ async def search_gaps(days: int = 90, limit: int = 50) -> list[tuple[str, int]]:
 # Every search page asks which of its hits are still there: one statement of fixed
 # text per database (the ids travel as one array), written out rather than built
 # by the ORM, which cost about 1 ms of Python per page. Each half starts from its
-# ids (SQLite keeps the order of a CROSS JOIN), never from every live post.
+# ids, never from every live post or thread (SQLite keeps the order of a CROSS JOIN).
 _LIVE_POSTS = """
     SELECT p.id, p.number, p.thread_id, t.title, t.slug
     FROM {posts} JOIN threads t ON t.id = p.thread_id
     WHERE p.deleted_at IS NULL AND t.deleted_at IS NULL"""
-_POSTGRES_LIVE_POSTS = (
-    _LIVE_POSTS.format(posts="posts p") + " AND p.id = ANY($1::bigint[])\nUNION ALL"
-    + _LIVE_POSTS.format(posts="posts p") + " AND p.thread_id = ANY($2::bigint[]) AND p.number = 1"
-)
+# PostgreSQL: one look-up per id (LATERAL ... LIMIT 1 is never turned into a join
+# the planner could start from the threads, as stale statistics once made it do).
+_POSTGRES_LIVE_POSTS = f"""
+    SELECT found.* FROM unnest($1::bigint[]) AS wanted(id), LATERAL (
+        {_LIVE_POSTS.format(posts="posts p")} AND p.id = wanted.id LIMIT 1
+    ) found
+    UNION ALL
+    SELECT found.* FROM unnest($2::bigint[]) AS wanted(id), LATERAL (
+        {_LIVE_POSTS.format(posts="posts p")} AND p.thread_id = wanted.id AND p.number = 1 LIMIT 1
+    ) found"""
 _SQLITE_LIVE_POSTS = (
     _LIVE_POSTS.format(posts="json_each(?) w CROSS JOIN posts p ON p.id = w.value")
     + "\nUNION ALL" + _LIVE_POSTS.format(
