@@ -11,19 +11,20 @@ stay bounded for words found nearly everywhere):
   densely the newest matches fill the index (`total_is_exact` False), as the
   SQLite engine does and as Meilisearch's maxTotalHits;
 - facet counts: over the newest `COUNT_LIMIT` matches, scaled to the total;
-- relevance: ts_rank_cd over the newest `RANK_LIMIT` matches (`COMMON_RANK_LIMIT`
-  when they are too many to count), exact matches before matches that need a
-  typo; positions past them continue newest first;
+- relevance: ts_rank_cd over the newest `RANK_LIMIT` matches (`WALK_LIMIT` when
+  they are too many to count), exact matches before matches that need a typo;
+  positions past them continue newest first;
 - the page: its documents are read in the same statement.
 
 The newest matches are found one of two ways, chosen by the vocabulary's
 estimate of how densely the query's matches fill the index:
 
 - a walk down the created_at index, testing each document's tsvector (kept in
-  the row, `postgres_fts`) until `COUNT_LIMIT` + 1 matched: about
-  COUNT_LIMIT / density documents, however many match;
-- the GIN index: every match read (and so counted exactly), the newest kept:
-  about one step per match.
+  the row, `postgres_fts`) until `WALK_LIMIT` + 1 matched: about
+  WALK_LIMIT / density documents, however many match. Such queries' totals are
+  estimates, and their facets and ranking use the newest `WALK_LIMIT` matches;
+- the GIN index: every match read (and so counted exactly), the newest
+  `COUNT_LIMIT` + 1 kept: about one step per match.
 
 A walk is bounded: it gives up after `WALK_MARGIN` times the documents the
 estimate said it would need, and the same statement then reads the GIN index.
@@ -53,12 +54,12 @@ from search_index.postgres_tsvector import MIN_PREFIX_LENGTH, QueryPlan, build_p
 from search_index.postgres_vocabulary import Vocabulary
 from search_index.query_syntax import ParsedQuery, parse_query
 
-COUNT_LIMIT = 500  # newest matches read per search: counted exactly, faceted, ranked
+COUNT_LIMIT = 500  # matches found through the GIN index: counted exactly, faceted, ranked
 RANK_LIMIT = 500  # of those, how many relevance orders (at most COUNT_LIMIT)
-# When the matches are too many to count (a walk), only the newest of them are
-# ranked: such a query ranks a recent sample either way, and ranking costs per
-# match (as the SQLite engine's COMMON_RANK_LIMIT).
-COMMON_RANK_LIMIT = 250
+# Matches too many to count: a walk reads the newest this many, which give the
+# estimate, the facet counts and the ranked sample (walking costs per document:
+# fewer than for a count; as the SQLite engine's COMMON_RANK_LIMIT).
+WALK_LIMIT = 250
 # A document walked in the created_at index costs about this many matches read
 # through the GIN index, for the choice (on the standard dataset: about 1 us per
 # document walked, 4 us per match read, counted and sorted).
@@ -112,8 +113,8 @@ class PostgresSearch:
         ))
         rows = result.hits
         end = offset + search.per_page
-        if end > COUNT_LIMIT and COUNT_LIMIT < result.total and offset < result.total:
-            start = max(offset, COUNT_LIMIT)  # the newest COUNT_LIMIT are the statement's
+        if end > result.served and result.total > result.served and offset < result.total:
+            start = max(offset, result.served)  # the statement's are the newest `served`
             rows += await db.execute_query_dict(*found.older(start, end - start, result.total))
         did_you_mean = None
         if result.total == 0:
@@ -165,11 +166,16 @@ class _Search:
 
 @dataclass
 class _Result:
-    """What the statement found: the page's rows, the total and the facet counts."""
+    """What the statement found: the page's rows, the total and the facet counts.
+
+    `served` is how many of the newest matches the statement ordered: positions
+    past it are read by `_Matches.older`.
+    """
 
     hits: list[dict[str, Any]]
     total: int
     exact: bool
+    served: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
@@ -228,6 +234,7 @@ class _Matches:
         self.facets = facets
         self.size = max(1, size)
         self.density = density
+        self.walk = self.walk_rows(WALK_LIMIT + 1)
         self.values: list[Any] = []
         self._params: dict[tuple[str, str], str] = {}
 
@@ -274,10 +281,10 @@ class _Matches:
         return limit if limit < self.size else 0
 
     def _candidates(self, name: str, without: str | None = None) -> str:
-        """CTEs naming `name` the newest COUNT_LIMIT + 1 matches, newest first (n = 1):
-        (row_id, id, created_at, the facets, n, matched), `matched` being the number
-        of matches when the GIN index found them all (NULL after a walk)."""
-        wanted = COUNT_LIMIT + 1
+        """CTEs naming `name` the newest matches, newest first (n = 1): (row_id, id,
+        created_at, the facets, n, matched). `matched`, the number of matches, is
+        known when the GIN index found them all (the newest COUNT_LIMIT + 1 kept);
+        NULL after a walk (the newest WALK_LIMIT + 1)."""
         bitmap = f"""
             SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n, matched
             FROM (
@@ -285,20 +292,19 @@ class _Matches:
                     SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector, solved
                     FROM {self.documents} WHERE {self._conditions(walk=False, without=without)}
                     OFFSET 0
-                ) found ORDER BY {_ORDER} LIMIT {wanted}
+                ) found ORDER BY {_ORDER} LIMIT {COUNT_LIMIT + 1}
             ) newest"""
-        limit = self.walk_rows(wanted)
-        if not limit:
+        if not self.walk:
             return f"{name} AS MATERIALIZED ({bitmap})"
         # The walk's length is a parameter: the statement's text, and so its
         # prepared plan, is the same for every word.
-        walked = f"{name}_walked"
+        walked, wanted = f"{name}_walked", WALK_LIMIT + 1
         return f"""{walked} AS MATERIALIZED (
                 SELECT {_CANDIDATE} FROM (
                     SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector,
                            solved, ({self._conditions(walk=True, without=without)}) AS hit
                     FROM {self.documents} ORDER BY {_ORDER}
-                    LIMIT {self._param(limit, "bigint", "walk")}
+                    LIMIT {self._param(self.walk, "bigint", "walk")}
                 ) walk WHERE hit LIMIT {wanted}
             ), {name} AS MATERIALIZED (
                 SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n,
@@ -333,18 +339,13 @@ class _Matches:
             ))
         return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts), self.values
 
-    def rank_limit(self) -> int:
-        """How many of the newest matches relevance orders (see `COMMON_RANK_LIMIT`)."""
-        if self.walk_rows(COUNT_LIMIT + 1):
-            return min(RANK_LIMIT, COMMON_RANK_LIMIT)
-        return RANK_LIMIT
-
     def _ordered(self, sort: str, first: int, last: int) -> str:
-        """CTE `ordered` (row_id, position) covering positions first .. last."""
-        newest = f"SELECT row_id, n AS position FROM {_MAIN} WHERE n BETWEEN {{}} AND {last}"
-        ranked_count = self.rank_limit()
-        if sort == "newest" or first > ranked_count:
-            return f"ordered AS ({newest.format(first)})"
+        """CTE `ordered` (row_id, position) covering positions first .. last, as far as
+        the newest matches read go (`_served`)."""
+        newest = (f"SELECT row_id, n AS position FROM {_MAIN} WHERE n > {{}} "
+                  f"AND n <= {_served('')} AND n BETWEEN {first} AND {last}")
+        if sort == "newest" or first > RANK_LIMIT:
+            return f"ordered AS ({newest.format(0)})"
         query = self._param(self.plan.tsquery, "tsquery", "query")
         rank = f"ts_rank_cd('{RANK_WEIGHTS}', d.tsv, {query}) DESC"
         if self.plan.exact:  # Meilisearch's "typo" rule: exact matches first
@@ -353,11 +354,9 @@ class _Matches:
             SELECT row_id, position FROM (
                 SELECT c.row_id, row_number() OVER (ORDER BY {rank}, c.n) AS position
                 FROM {_MAIN} c JOIN {self.documents} d ON d.ctid = c.row_id
-                WHERE c.n <= {ranked_count}
+                WHERE c.n <= {_ranked('c.')}
             ) ranked WHERE position BETWEEN {first} AND {last}"""
-        if last <= ranked_count:
-            return f"ordered AS ({ranked})"
-        return f"ordered AS ({ranked} UNION ALL {newest.format(ranked_count + 1)})"
+        return f"ordered AS ({ranked} UNION ALL {newest.format(_ranked(''))})"
 
     def _stats(self, name: str) -> str:
         """The number of matches read, every match's count after the GIN index, and
@@ -365,11 +364,11 @@ class _Matches:
         read up to its last match: its position in the date index, counted in the
         index alone (a row comparison in the index's order). Undated documents come
         last: NULL, when the walk reached them."""
-        seen = f"""CASE WHEN max(matched) IS NULL AND count(*) > {COUNT_LIMIT} THEN (
+        seen = f"""CASE WHEN max(matched) IS NULL AND count(*) > {WALK_LIMIT} THEN (
                 SELECT (
                     SELECT count(*) FROM {self.documents} d
                     WHERE (d.created_at, d.id) >= (last.created_at, last.id)
-                ) FROM {name} last WHERE last.n = {COUNT_LIMIT + 1}
+                ) FROM {name} last WHERE last.n = {WALK_LIMIT + 1}
             ) END"""
         return _select(
             name, part="'stats'", name=f"'{name}'", n="count(*)", seen=seen,
@@ -377,15 +376,15 @@ class _Matches:
         )
 
     def _facet_counts(self, name: str, facets: list[str]) -> str:
-        """Rows (name, value or tag_set, n): counts over the newest COUNT_LIMIT matches of
-        set `name`, per value (tags: per set of tags, added up per tag by `read`)."""
+        """Rows (name, value or tag_set, n): counts over the newest matches read of set
+        `name` (`_served`), per value (tags: per set of tags, added up by `read`)."""
         if len(facets) == 1:
             facet = facets[0]
             return _select(
                 name, part="'facet'", name=f"'{facet}'", n="count(*)",
                 value="NULL" if facet == "tags" else _shown(facet),
                 tag_set="tags" if facet == "tags" else "NULL",
-                where=f"n <= {COUNT_LIMIT}", group=f"GROUP BY {facet}",
+                where=f"n <= {_served('')}", group=f"GROUP BY {facet}",
             )
         which = " ".join(f"WHEN GROUPING({f}) = 0 THEN '{f}'" for f in facets)
         value = " ".join(
@@ -395,7 +394,7 @@ class _Matches:
             name, part="'facet'", name=f"CASE {which} END", n="count(*)",
             value=f"CASE {value} END" if value else "NULL",
             tag_set="CASE WHEN GROUPING(tags) = 0 THEN tags END" if "tags" in facets else "NULL",
-            where=f"n <= {COUNT_LIMIT}",
+            where=f"n <= {_served('')}",
             group=f"GROUP BY GROUPING SETS ({', '.join(f'({f})' for f in facets)})",
         )
 
@@ -406,7 +405,7 @@ class _Matches:
             row["name"]: self._total(row["n"], row["seen"], row["matched"])
             for row in rows if row["part"] == "stats"
         }
-        total, exact = totals[_MAIN]
+        total, exact, served = totals[_MAIN]
         counts: dict[str, Counter[str]] = {}
         own = {name for name in self.facets if name in self.filters}
         for row in rows:
@@ -420,24 +419,26 @@ class _Matches:
                 found[row["value"]] += row["n"]
         facets = {}
         for name, found in counts.items():
-            of, _ = totals[f"own_{name}" if name in own else _MAIN]
-            sample = min(of, COUNT_LIMIT)
+            of, _, sample = totals[f"own_{name}" if name in own else _MAIN]
             scale = of / sample if sample else 0.0
             scaled = {value: max(1, round(n * scale)) for value, n in found.items() if n}
             facets[name] = dict(
                 sorted(scaled.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES]
             )
-        return _Result(hits, total, exact, facets)
+        return _Result(hits, total, exact, served, facets)
 
-    def _total(self, rows: int, seen: int | None, matched: int | None) -> tuple[int, bool]:
-        """A set's number of matches and whether it is exact (see the module docstring)."""
-        if matched is not None:
-            return matched, True  # the GIN index read every match
-        if rows <= COUNT_LIMIT:
-            return rows, True
+    def _total(
+        self, rows: int, seen: int | None, matched: int | None
+    ) -> tuple[int, bool, int]:
+        """A set's number of matches, whether it is exact, and how many of the newest
+        were read and ordered (see the module docstring)."""
+        if matched is not None:  # the GIN index read every match
+            return matched, True, min(rows, COUNT_LIMIT)
+        if rows <= WALK_LIMIT:
+            return rows, True, rows
         # The walk met `rows` matches in its first `seen` documents (about all of
         # them when it reached the undated ones, which come last).
-        return max(rows, round(rows * self.size / (seen or self.size))), False
+        return max(rows, round(rows * self.size / (seen or self.size))), False, WALK_LIMIT
 
     # -- other statements -------------------------------------------------------------
 
@@ -460,6 +461,18 @@ class _Matches:
         self._start()
         where = self._conditions(walk=False)
         return f"SELECT 1 AS found FROM {self.documents} WHERE {where} LIMIT 1", self.values
+
+
+def _served(row: str) -> str:
+    """How many of a set's newest matches are ordered and counted per facet: all
+    COUNT_LIMIT the GIN index kept, or the WALK_LIMIT a walk read (`matched` NULL)."""
+    return f"CASE WHEN {row}matched IS NULL THEN {WALK_LIMIT} ELSE {COUNT_LIMIT} END"
+
+
+def _ranked(row: str) -> str:
+    """How many of a set's newest matches relevance orders (see `_served`)."""
+    return (f"CASE WHEN {row}matched IS NULL THEN {min(RANK_LIMIT, WALK_LIMIT)} "
+            f"ELSE {RANK_LIMIT} END")
 
 
 def _shown(facet: str) -> str:

@@ -244,8 +244,8 @@ async def test_a_rare_word_is_found_through_the_gin_index_and_a_common_one_by_wa
     found = await prepared(backend, "common ", facets=("kind", "tags"))
     plan = await explain(backend, *found.statement("relevance", 0, 20), mode)
     assert ran(plan, walk) and not ran(plan, gin) and "Seq Scan" not in plan
-    # Only the newest COUNT_LIMIT + 1 matches were read, not the 3,000.
-    assert "rows=501 loops=1" in plan
+    # Only the newest WALK_LIMIT + 1 matches were read, not the 3,000.
+    assert f"rows={postgres_search.WALK_LIMIT + 1} loops=1" in plan
 
 
 async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
@@ -255,7 +255,7 @@ async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
     await analyse(backend)
     # Exclusions do not lower the estimate: the walk is chosen, and finds 3 matches.
     found = await prepared(backend, "common -plain")
-    assert found.walk_rows(postgres_search.COUNT_LIMIT + 1)
+    assert found.walk
     plan = await explain(backend, *found.statement("relevance", 0, 20))
     assert ran(plan, f"Bitmap Index Scan on {backend.documents_table}_tsv")
     page = await search(backend, "common -plain")
@@ -270,7 +270,7 @@ async def test_totals_are_exact_up_to_the_limit_and_beyond_when_every_match_was_
     await analyse(backend)
     page = await search(backend, "scarce", facets=("kind",))
     assert (page.total, page.total_is_exact, page.facets) == (3, True, {"kind": {"post": 3}})
-    # The walk reads the newest 501 of 3,000: an estimate, and facets scaled to it.
+    # The walk reads the newest 251 of 3,000: an estimate, and facets scaled to it.
     page = await search(backend, "common", facets=("kind",))
     assert not page.total_is_exact and 2700 <= page.total <= 3300
     assert page.facets == {"kind": {"post": page.total}}
@@ -281,9 +281,10 @@ async def test_totals_are_exact_up_to_the_limit_and_beyond_when_every_match_was_
     assert (page.total, page.total_is_exact, page.facets) == (3000, True, {"kind": {"post": 3000}})
 
 
-@pytest.mark.parametrize("count_limit", [500, 5])
+@pytest.mark.parametrize(("count_limit", "walk_limit"), [(500, 250), (5, 5), (8, 4)])
 async def test_both_plans_for_a_page_give_the_same_results(
-    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch, count_limit: int
+    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch, count_limit: int,
+    walk_limit: int,
 ) -> None:
     await backend.upsert([
         doc(f"post-{n}", "Re: bond", "bond " * (n % 4 + 1), created_at=T0 + timedelta(hours=n % 7))
@@ -291,7 +292,8 @@ async def test_both_plans_for_a_page_give_the_same_results(
     ])
     await analyse(backend)
     monkeypatch.setattr(postgres_search, "COUNT_LIMIT", count_limit)
-    monkeypatch.setattr(postgres_search, "RANK_LIMIT", min(count_limit, 3))
+    monkeypatch.setattr(postgres_search, "WALK_LIMIT", walk_limit)
+    monkeypatch.setattr(postgres_search, "RANK_LIMIT", min(walk_limit, 3))
     results = []
     for walk_cost in (0, 10**9):  # always walk the date index; never
         monkeypatch.setattr(postgres_search, "WALK_COST", walk_cost)
