@@ -9,8 +9,11 @@ serves the count, the ranked candidates and the facet counts:
   most recent `COUNT_LIMIT` matches fill the index (`total_is_exact` False);
 - relevance: bm25 over at most `RANK_LIMIT` matches, the most recently indexed
   ones (FTS5 returns rowids newest first and stops at the limit, so bm25 is never
-  computed for the rest); pages past that continue newest-indexed first. Matches
-  needing no typo rank above matches that need one (Meilisearch's "typo" rule);
+  computed for the rest); when there are too many matches to count, over the
+  newest `COMMON_RANK_LIMIT` only (such queries rank a recent sample either way,
+  and bm25 costs per match it scores: most of a very common query's time). Pages
+  past the ranked matches continue newest-indexed first. Matches needing no typo
+  rank above matches that need one (Meilisearch's "typo" rule);
 - newest: sorts the matches when they are few; otherwise gathers their rowids
   once and walks the created_at index, stopping after one page;
 - facets: exact up to `FACET_LIMIT` matches; beyond, the counts over the most
@@ -44,6 +47,7 @@ from search_index.sqlite_vocabulary import Vocabulary
 
 COUNT_LIMIT = 1000  # as Meilisearch's maxTotalHits: beyond, an estimate
 RANK_LIMIT = 1000
+COMMON_RANK_LIMIT = 250  # when the total is an estimate
 FACET_LIMIT = 1000
 MAX_FACET_VALUES = 100
 MAX_PER_PAGE = 100
@@ -146,15 +150,15 @@ class FTSSearch:
     ) -> list[dict[str, Any]]:
         """A page in bm25 order (exact before typo matches), then newest-indexed first."""
         rows: list[dict[str, Any]] = []
-        ranked = min(total, RANK_LIMIT)
+        candidates = newest.ranked()
+        ranked = len(candidates)
         if offset < ranked:
             rows = await self._ranked(
-                newest.rids[:RANK_LIMIT], scoring, exact, offset, min(limit, ranked - offset)
+                candidates, scoring, exact, offset, min(limit, ranked - offset)
             )
-        if len(rows) < limit and total > RANK_LIMIT:
+        if len(rows) < limit and total > ranked:
             rows += await self._older(
-                match, newest.rids[RANK_LIMIT - 1],
-                max(0, offset - RANK_LIMIT), limit - len(rows),
+                match, candidates[-1], max(0, offset - ranked), limit - len(rows)
             )
         return rows
 
@@ -276,6 +280,11 @@ class NewestMatches:
     rids: list[int]
     facets: list[str]  # the facet values (JSON) of each match, when asked for
     last_rid: int  # the newest document's rid, whether it matches or not
+
+    def ranked(self) -> list[int]:
+        """The matches bm25 ranks (see the module docstring)."""
+        exact = len(self.rids) <= COUNT_LIMIT
+        return self.rids[:RANK_LIMIT if exact else min(RANK_LIMIT, COMMON_RANK_LIMIT)]
 
     def total(self) -> tuple[int, bool]:
         """The number of matches, and whether it is exact (see the module docstring)."""

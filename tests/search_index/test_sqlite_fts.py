@@ -130,3 +130,21 @@ async def test_a_search_with_facets_takes_as_many_statements_for_few_or_many_mat
         assert (page.total_is_exact, len(page.hits)) == (exact, 2)
         assert page.facets["kind"]
         assert len(statements) == 3, statements
+
+
+async def test_too_many_matches_to_count_rank_a_smaller_recent_sample(
+    backend: SqliteFTSBackend, small_limits: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    best = doc("post-8", "Bond", "bond bond", tags=("bond",))
+    await backend.upsert([
+        best if n == 8 else doc(f"post-{n}", "Re: x", "a bond") for n in range(1, 11)
+    ])
+    assert await ids(backend, "bond", per_page=3) == ["post-8", "post-10", "post-9"]
+    monkeypatch.setattr(sqlite_search, "COMMON_RANK_LIMIT", 2)  # only post-10 and post-9
+    assert await ids(backend, "bond", per_page=3) == ["post-10", "post-9", "post-8"]
+    pages = [await ids(backend, "bond", page=p, per_page=3) for p in range(1, 5)]
+    assert sorted(hit for page in pages for hit in page) == sorted(
+        f"post-{n}" for n in range(1, 11)
+    )
+    await backend.delete([f"post-{n}" for n in range(1, 7)])  # few enough to count: all ranked
+    assert await ids(backend, "bond", per_page=3) == ["post-8", "post-10", "post-9"]
