@@ -30,11 +30,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
-from operator import itemgetter
-from functools import lru_cache
-from operator import itemgetter
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -246,11 +244,11 @@ class FTSSearch:
         counts: dict[str, Counter[str]] = {name: Counter() for name in names}
         shared = [name for name in names if name not in filters]
         if shared:
-            count_values(newest.facets, newest.total()[0], shared, counts)
+            _count_values(newest.facets, newest.total()[0], shared, counts)
         for own in (name for name in names if name in filters):
             match = both(searched, *(c for name, c in filters.items() if name != own))
             others = await self._newest_matches(match, with_facets=True)
-            count_values(others.facets, others.total()[0], [own], counts)
+            _count_values(others.facets, others.total()[0], [own], counts)
         return {
             name: dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES])
             for name, found in counts.items()
@@ -296,7 +294,7 @@ class NewestMatches:
         return max(count, round(count * self.last_rid / (self.last_rid - oldest + 1))), False
 
 
-def count_values(
+def _count_values(
     facets: list[str], size: int, members: list[str], counts: dict[str, Counter[str]]
 ) -> None:
     """Add to `counts` the values of facets `members` over the newest `FACET_LIMIT`
