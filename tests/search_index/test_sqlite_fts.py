@@ -148,3 +148,23 @@ async def test_too_many_matches_to_count_rank_a_smaller_recent_sample(
     )
     await backend.delete([f"post-{n}" for n in range(1, 7)])  # few enough to count: all ranked
     assert await ids(backend, "bond", per_page=3) == ["post-8", "post-10", "post-9"]
+
+
+async def test_optimizing_merges_the_index_into_one_segment_and_keeps_every_match(
+    backend: SqliteFTSBackend,
+) -> None:
+    for n in range(1, 6):  # one transaction each: a segment each
+        await backend.upsert([doc(f"post-{n}", "Re: bond", f"bond number{n}")])
+    await backend.delete(["post-2"])
+
+    async def segments() -> int:
+        _, rows = await backend._client.execute_query(
+            f"SELECT count(DISTINCT segid) FROM {backend.fts_table}_idx"
+        )
+        return rows[0][0]
+
+    assert await segments() > 1
+    await backend.optimize()
+    assert await segments() == 1
+    assert sorted(await ids(backend, "bond")) == ["post-1", "post-3", "post-4", "post-5"]
+    assert await ids(backend, '"number3"') == ["post-3"]
