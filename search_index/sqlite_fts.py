@@ -169,6 +169,19 @@ class SqliteFTSBackend:
                 terms[word] -= 1
         return terms
 
+    async def optimize(self) -> None:
+        """Merge the FTS5 index into one segment (FTS5's 'optimize').
+
+        Writes add segments that FTS5 merges only now and then, and every query
+        term is looked up in each one: `forum reindex` of the 40k-document
+        benchmark set leaves 13, and merging them takes about a third off the
+        cost of a query never asked before. Holds the write lock while it runs
+        (about a second and a half for those 40k documents).
+        """
+        await self._client.execute_query(
+            f"INSERT INTO {self.fts_table} ({self.fts_table}) VALUES ('optimize')"
+        )
+
     async def ids(self) -> dict[str, int]:
         _, rows = await self._client.execute_query(
             f"SELECT id, version FROM {self.documents_table}"
