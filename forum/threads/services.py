@@ -11,7 +11,7 @@ from tortoise.timezone import now
 
 from forum.accounts.models import User
 from forum.accounts.trust import NewMemberLimits
-from forum.content.markdown import render_markdown
+from forum.content.markdown import count_links, render_markdown
 from forum.content.slugs import slugify
 from forum.db import write_transaction
 from forum.errors import NotAllowed, NotFound, RateLimited, SignInRequired, ValidationFailed
@@ -103,8 +103,9 @@ async def create_thread(
     if errors:
         raise ValidationFailed(errors)
     html = render_markdown(body)
+    links = count_links(html)
     if trust is not None:
-        await trust.check(actor, html)
+        await trust.check(actor, links)
     throttle(limiter, actor)
     when = created_at or now()
     async with write_transaction():
@@ -114,7 +115,7 @@ async def create_thread(
         )
         await Post.create(
             thread=thread, author=actor, number=1, body_source=body, body_html=html,
-            created_at=when,
+            link_count=links, created_at=when,
         )
         await outbox.enqueue([thread_doc_id(thread.id)])
         await Topic.filter(id=topic.id).update(  # type: ignore[union-attr]
@@ -136,8 +137,9 @@ async def reply(
     if errors:
         raise ValidationFailed(errors)
     html = render_markdown(body)
+    links = count_links(html)
     if trust is not None:
-        await trust.check(actor, html)
+        await trust.check(actor, links)
     when = created_at or now()
     async with write_transaction():
         thread = await _locked_thread(thread_id)
@@ -149,7 +151,7 @@ async def reply(
         number = thread.last_post_number + 1
         post = await Post.create(
             thread=thread, author=actor, number=number, body_source=body, body_html=html,
-            created_at=when,
+            link_count=links, created_at=when,
         )
         await Thread.filter(id=thread.id).update(
             last_post_number=number, reply_count=F("reply_count") + 1,
@@ -195,10 +197,12 @@ async def edit_post(
             post=post, editor=actor, title=thread.title if post.is_opening else "",
             body_source=post.body_source, body_html=post.body_html,
         )
-        post.body_source, post.body_html = body, html
+        post.body_source, post.body_html, post.link_count = body, html, count_links(html)
         post.edited_at = now()
         post.edit_count += 1
-        await post.save(update_fields=["body_source", "body_html", "edited_at", "edit_count"])
+        await post.save(
+            update_fields=["body_source", "body_html", "link_count", "edited_at", "edit_count"]
+        )
         if post.is_opening and (new_title is not None or new_tags is not None):
             if new_title is not None:
                 thread.title, thread.slug = new_title, slugify(new_title)
