@@ -67,6 +67,8 @@ class ImmediateSqliteClient(SqliteClient):
                 params = "(from earlier rows)" if callable(statement.params) else statement.params
                 self.log.debug("%s: %s", statement.sql, params)
             try:
+                # aiosqlite's own way of running a call on its thread (each of its
+                # public methods is one such call), here for the whole transaction.
                 return await connection._execute(
                     _run_batch, connection._conn, statements, nothing_changed
                 )
@@ -91,7 +93,8 @@ def _run_batch(conn: sqlite3.Connection, statements: Sequence[Any],
         conn.execute("COMMIT")
         return results
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # SQLite rolls some failures back itself
+            conn.execute("ROLLBACK")
         raise
 
 
