@@ -137,11 +137,16 @@ class SqliteFTSBackend:
         )
         for start in range(0, len(batch), WRITE_BATCH):
             chunk = batch[start:start + WRITE_BATCH]
+            # Work out the rows and their words first: the transaction holds the write
+            # lock that every web process is waiting for to post.
+            rows = [_row(doc) for doc in chunk]
+            added: Counter[str] = Counter()
+            for doc in chunk:
+                added.update(vocabulary_words(doc.title, doc.tags, doc.body))
             async with self._client._in_transaction() as connection:
                 terms = await self._stored_words(connection, [doc.id for doc in chunk])
-                for doc in chunk:
-                    terms.update(vocabulary_words(doc.title, doc.tags, doc.body))
-                await connection.execute_many(sql, [_row(doc) for doc in chunk])
+                terms.update(added)
+                await connection.execute_many(sql, rows)
                 await self._vocabulary.add(connection, terms)
 
     async def delete(self, ids: list[str]) -> None:

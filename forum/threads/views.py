@@ -173,14 +173,13 @@ async def reply(request: Request) -> Response:
             request, reply_values={"body": body}, reply_errors=_form_errors(exc),
             status_code=exc.status_code,
         ))
-    thread_obj = await Thread.get(id=thread_id)
     size = request.app.state.settings.posts_per_page
     if is_htmx(request):
         page = queries.page_of_post(post.number, size)
         response = await _thread_view(request, page=page)
-        response.headers["HX-Push-Url"] = post_url(post, thread_obj, size).split("#")[0]
+        response.headers["HX-Push-Url"] = post_url(post, post.thread, size).split("#")[0]
         return response
-    return RedirectResponse(post_url(post, thread_obj, size), status_code=303)
+    return RedirectResponse(post_url(post, post.thread, size), status_code=303)
 
 
 def _posted_int(form: dict[str, str], name: str) -> int | None:
