@@ -34,11 +34,14 @@ def require_loopback(url: str) -> None:
         raise SystemExit(f"bench: refusing {url!r}: benchmarks only talk to 127.0.0.1")
 
 
+SQLITE_FILE = "forum.sqlite3"  # the SQLite database in the work directory
+
+
 @contextlib.contextmanager
 def fresh_database(kind: str, workdir: Path) -> Iterator[str]:
     """Yield the DATABASE_URL of a new, empty database of `kind` ("sqlite" or "postgres")."""
     if kind == "sqlite":
-        yield f"sqlite://{workdir / 'forum.sqlite3'}"
+        yield f"sqlite://{workdir / SQLITE_FILE}"
         return
     if kind != "postgres":
         raise ValueError(f"unknown database kind {kind!r}")

@@ -194,19 +194,37 @@ async def drive(target: Target, offsets: Sequence[float], start_at: float,
     statuses: Counter[str] = Counter()
     counts = {"socket_errors": 0, "connections_opened": 0}
 
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        connection = await asyncio.wait_for(
+            asyncio.open_connection(target.host, target.port), TIMEOUT_S
+        )
+        counts["connections_opened"] += 1
+        return connection
+
+    async def exchange(connection: tuple[asyncio.StreamReader, asyncio.StreamWriter]
+                       ) -> tuple[int, bool]:
+        reader, writer = connection
+        writer.write(target.request)
+        return await asyncio.wait_for(read_response(reader), TIMEOUT_S)
+
     async def one(due: float) -> None:
         lags.append((loop.time() - due) * 1000)
         async with slots:
             connection = idle.pop() if idle else None
             try:
                 if connection is None:
-                    connection = await asyncio.wait_for(
-                        asyncio.open_connection(target.host, target.port), TIMEOUT_S
-                    )
-                    counts["connections_opened"] += 1
-                reader, writer = connection
-                writer.write(target.request)
-                status, reusable = await asyncio.wait_for(read_response(reader), TIMEOUT_S)
+                    connection = await connect()
+                    status, reusable = await exchange(connection)
+                else:
+                    try:
+                        status, reusable = await exchange(connection)
+                    except (asyncio.IncompleteReadError, ConnectionError):
+                        # The server closed this idle keep-alive connection (its
+                        # keep-alive timeout) as the request went out: like any HTTP
+                        # client, send the request again on a new connection.
+                        connection[1].close()
+                        connection = await connect()
+                        status, reusable = await exchange(connection)
             except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
                 counts["socket_errors"] += 1
                 if connection is not None:
@@ -218,7 +236,7 @@ async def drive(target: Target, offsets: Sequence[float], start_at: float,
             if reusable:
                 idle.append(connection)
             else:
-                writer.close()
+                connection[1].close()
 
     tasks = set()
     last_start = 0.0

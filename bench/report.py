@@ -96,7 +96,7 @@ def print_report(payload: dict) -> None:
     if payload["server"].get("environment"):
         print("Server environment added for the benchmark: " + " ".join(
             f"{k}={v}" for k, v in payload["server"]["environment"].items()
-        ) + " (the posting rate limit would otherwise throttle the write suite)")
+        ) + " (the posting and new-member limits would otherwise throttle the write suite)")
     if payload["load"].get("extra_headers"):
         print("Sent with every GET: " + "; ".join(payload["load"]["extra_headers"]))
     if payload["environment"]:

@@ -37,8 +37,8 @@ from pathlib import Path
 from types import ModuleType
 
 from bench import (
-    compare, database, latency, load, machine, openloop, pages, queries, report, results,
-    search, server, write,
+    compare, database, latency, load, machine, openloop, pages, prebuilt, queries, report,
+    results, search, server, write,
 )
 from bench.dataset import STANDARD_THREADS, generate
 from bench.site import Run, discover
@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="send 'Accept-Encoding: gzip' with every GET, as browsers do "
                              "(default: no compression asked, as wrk does)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, database)")
+    parser.add_argument("--build-only", action="store_true",
+                        help="SQLite: build the database, describe it for --prebuilt and stop "
+                             "(implies --keep)")
+    parser.add_argument("--prebuilt", type=Path, metavar="DIR",
+                        help="SQLite: measure on a copy of the database a --build-only run kept "
+                             "in DIR instead of building one")
     parser.add_argument("--results-dir", type=Path, default=results.RESULTS,
                         help="where to write the result file (default bench/results)")
     parser.add_argument("--compare", nargs=2, type=Path, metavar=("OLD", "NEW"),
@@ -100,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.compare:
         return compare.main([str(p) for p in args.compare])
+    if (args.build_only or args.prebuilt) and args.database != "sqlite":
+        raise SystemExit("bench: --build-only and --prebuilt keep SQLite databases only")
+    args.keep = args.keep or args.build_only
     # SIGTERM unwinds like Ctrl-C, so that the server and the database are removed.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     load.wrk_binary()  # fail before building anything
@@ -109,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join(["python -m bench.run", *(sys.argv[1:] if argv is None else argv)])
     try:
         payload = run(args, suites, workdir, started, command)
+        if payload is None:
+            print(f"Built; measure it with --prebuilt {workdir}")
+            return 0
     finally:
         if args.keep:
             print(f"Work directory kept: {workdir}")
@@ -130,16 +142,28 @@ def suite_settings(args: argparse.Namespace, suite: ModuleType) -> load.LoadSett
 def run(
     args: argparse.Namespace, suites: list[ModuleType], workdir: Path, started: datetime,
     command: str,
-) -> dict:
+) -> dict | None:
+    """Build (or copy) the database, measure the suites; the result file's content.
+
+    None when `args.build_only`: the database is built, described and kept."""
     settings = {suite.NAME: suite_settings(args, suite) for suite in suites}
     machine_info = machine.describe()
-    print(f"Generating the dataset ({args.threads or STANDARD_THREADS:,} threads)...", flush=True)
-    dataset = generate(workdir, args.threads)
+    if args.prebuilt:
+        dataset, build = prebuilt.restore(args.prebuilt, workdir)
+    else:
+        print(f"Generating the dataset ({args.threads or STANDARD_THREADS:,} threads)...", flush=True)
+        dataset = generate(workdir, args.threads)
     print(f"  {dataset.posts:,} posts, {dataset.bytes / 1e6:.1f} MB  [{dataset.seconds:.1f} s]")
     server_env = write.SERVER_ENV if write in suites else {}
 
     with database.fresh_database(args.database, workdir) as database_url:
-        build = database.build(database_url, dataset.path, workdir)
+        if args.prebuilt:
+            database.run_forum(["migrate"], database.forum_env(database_url), workdir / "build.log")
+        else:
+            build = database.build(database_url, dataset.path, workdir)
+        if args.build_only:
+            prebuilt.save(workdir, dataset, build)
+            return None
         with server.running(database_url, workdir, workers=args.workers, **server_env) as app:
             probe = server.keepalive_probe(app)
             bench = Run(app, discover(app.base_url, database_url, dataset.path), database_url,

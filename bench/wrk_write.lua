@@ -8,6 +8,10 @@
 -- BENCH_WRK_LOCATIONS names the file done() writes the Location of every 303 to,
 -- one per line: the posts the server confirmed, which the harness then looks for
 -- in the database (zero lost posts).
+--
+-- BENCH_WRK_REFUSED names the file done() writes, for every status other than 303,
+-- the body of the first such answer (a status line "=== <status>", then the body):
+-- why a reply was refused.
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "wrk_report.lua")
 
@@ -29,6 +33,7 @@ end
 function init(args)
   statuses = {}
   locations = {}
+  refused = {}
   sent = 0
 end
 
@@ -48,6 +53,8 @@ function response(status, headers, body)
   if status == 303 then
     local where = headers["location"] or headers["Location"]
     if where then table.insert(locations, where) end
+  elseif refused[status] == nil then
+    refused[status] = body or ""
   end
 end
 
@@ -58,4 +65,15 @@ function done(summary, latency, requests)
     for _, where in ipairs(thread:get("locations") or {}) do out:write(where, "\n") end
   end
   out:close()
+  local kept = {}
+  local bodies = assert(io.open(os.getenv("BENCH_WRK_REFUSED"), "w"))
+  for _, thread in ipairs(bench_threads) do
+    for status, body in pairs(thread:get("refused") or {}) do
+      if not kept[status] then
+        kept[status] = true
+        bodies:write("=== ", status, "\n", body, "\n")
+      end
+    end
+  end
+  bodies:close()
 end

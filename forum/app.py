@@ -18,6 +18,7 @@ from tortoise.contrib.starlette import RegisterTortoise
 from forum.accounts import identity
 from forum.accounts.sessions import SessionUserMiddleware
 from forum.accounts.throttle import LoginThrottle
+from forum.caching.fragments import FragmentCache
 from forum.caching.pages import PageCache, PageCacheMiddleware
 from forum.clock import system_clock
 from forum.db import tortoise_config
@@ -33,6 +34,7 @@ from forum.search import engine
 from forum.search.log import SearchLogWriter
 from forum.settings import Settings
 from forum.templating import build_templates
+from forum.threads.rendering import ThreadBodies
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -95,6 +97,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     # The time as the app sees it: tests replace it to move time (see forum.clock).
     app.state.clock = system_clock
     app.state.templates = build_templates(settings)
+    app.state.thread_bodies = ThreadBodies(
+        app.state.templates.env, FragmentCache(size=settings.thread_cache_size)
+    )
     app.state.login_throttle = LoginThrottle(
         per_account=RateLimiter(settings.login_attempts_per_account, settings.login_window_seconds),
         per_address=RateLimiter(settings.login_attempts_per_address, settings.login_window_seconds),

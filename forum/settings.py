@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     search_cache_size: int = 512
     # Pages for anonymous visitors kept per web process until content changes (0: off).
     page_cache_size: int = 2048
+    # Thread page bodies kept per web process for signed-in members, drawn once per
+    # class of viewer and filled in per member (0: draw every time).
+    thread_cache_size: int = 512
     # Mentoring: a request waits this many days for an answer, a question this many
     # hours before it is offered to mentors; the sweep that acts on both runs every
     # SWEEP_INTERVAL_SECONDS in each web process ("embedded"), only in `forum worker`

@@ -180,5 +180,10 @@ class _Compiler:
             self.phrases.add(words)
 
     def highlighted(self) -> Matches:
+        phrases = tuple(sorted(self.phrases))
+        if self.prefix and self.completions:
+            # The completions are every word the prefix can match: marking them
+            # is the same, and cheaper than testing each word of a text.
+            return Matches(frozenset(self.marked.union(self.completions)), (), phrases)
         prefixes = (self.prefix,) if self.prefix else ()
-        return Matches(frozenset(self.marked), prefixes, tuple(sorted(self.phrases)))
+        return Matches(frozenset(self.marked), prefixes, phrases)

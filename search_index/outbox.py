@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from tortoise import fields
 from tortoise.models import Model
+from tortoise.timezone import now
 
 
 class OutboxEntry(Model):
@@ -30,6 +31,19 @@ class OutboxEntry(Model):
     class Meta:
         table = "index_outbox"
         indexes = (("dead", "next_attempt_at", "id"), ("doc_id",))
+
+
+# One outbox row, for code that writes its change as plain statements (with ``?``
+# placeholders) rather than through the ORM: see `enqueue_values`.
+ENQUEUE_SQL = (
+    "INSERT INTO index_outbox (doc_id, created_at, attempts, last_error, dead) "
+    "VALUES (?, ?, 0, '', ?)"
+)
+
+
+def enqueue_values(doc_id: str) -> list[object]:
+    """The parameters of `ENQUEUE_SQL` for `doc_id`: the same row `enqueue` writes."""
+    return [doc_id, now(), False]
 
 
 async def enqueue(doc_ids: Iterable[str]) -> None:

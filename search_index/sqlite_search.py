@@ -1,14 +1,19 @@
 """Running a SearchQuery against the FTS5 tables of `SqliteFTSBackend`.
 
-Every query has a bounded shape, whatever the number of matches:
+Every query has a bounded shape, whatever the number of matches. FTS5 walks the
+matches once, newest first, as far as the limits below need; that one walk
+serves the count, the ranked candidates and the facet counts:
 
 - the total is counted by FTS5 alone (ACL and filters are index tokens), exactly
   up to `COUNT_LIMIT` matches; beyond, it is estimated from how densely the
   most recent `COUNT_LIMIT` matches fill the index (`total_is_exact` False);
 - relevance: bm25 over at most `RANK_LIMIT` matches, the most recently indexed
   ones (FTS5 returns rowids newest first and stops at the limit, so bm25 is never
-  computed for the rest); pages past that continue newest-indexed first. Matches
-  needing no typo rank above matches that need one (Meilisearch's "typo" rule);
+  computed for the rest); when there are too many matches to count, over the
+  newest `COMMON_RANK_LIMIT` only (such queries rank a recent sample either way,
+  and bm25 costs per match it scores: most of a very common query's time). Pages
+  past the ranked matches continue newest-indexed first. Matches needing no typo
+  rank above matches that need one (Meilisearch's "typo" rule);
 - newest: sorts the matches when they are few; otherwise gathers their rowids
   once and walks the created_at index, stopping after one page;
 - facets: exact up to `FACET_LIMIT` matches; beyond, the counts over the most
@@ -26,6 +31,8 @@ import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -38,6 +45,7 @@ from search_index.sqlite_vocabulary import Vocabulary
 
 COUNT_LIMIT = 1000  # as Meilisearch's maxTotalHits: beyond, an estimate
 RANK_LIMIT = 1000
+COMMON_RANK_LIMIT = 250  # when the total is an estimate
 FACET_LIMIT = 1000
 MAX_FACET_VALUES = 100
 MAX_PER_PAGE = 100
@@ -77,19 +85,24 @@ class FTSSearch:
         compiled = await self._compile(parsed)
         acl = meta_clause("acl", principals)
         match = both(compiled.match, acl, *filters.values())
-        total, exact = await self._count(match)
+        # One walk of the matches serves the count, the ranked candidates and
+        # the facets that have no filter of their own.
+        newest = await self._newest_matches(
+            match, with_facets=any(name not in filters for name in facet_names)
+        )
+        total, exact = newest.total()
         offset = (page - 1) * per_page
         rows: list[dict[str, Any]] = []
         if offset < total or not exact:
             if query.sort == "newest":
-                rows = await self._newest(match, total, offset, per_page)
+                rows = await self._newest(match, newest, total, offset, per_page)
             else:
                 rows = await self._relevant(
-                    match, both(compiled.match, *filters.values()), compiled.exact,
+                    match, newest, both(compiled.match, *filters.values()), compiled.exact,
                     total, offset, per_page,
                 )
         facets = (
-            await self._facets(facet_names, both(compiled.match, acl), filters, total)
+            await self._facets(facet_names, both(compiled.match, acl), filters, newest)
             if facet_names else {}
         )
         did_you_mean = None
@@ -107,38 +120,50 @@ class FTSSearch:
         completions = await self._vocabulary.completions(last) if last else None
         return compile_query(parsed, typos, completions)
 
-    async def _count(self, match: str) -> tuple[int, bool]:
-        """The number of matches, and whether it is exact (see the module docstring)."""
-        fts = self._fts
+    async def _newest_matches(self, match: str, *, with_facets: bool) -> NewestMatches:
+        """The most recently indexed matches of `match`, as many as any limit needs."""
+        docs, fts = self._docs, self._fts
+        wanted = max(COUNT_LIMIT + 1, RANK_LIMIT, FACET_LIMIT)
+        facets, join = "NULL", ""
+        if with_facets:
+            facets = "d.facets"
+            join = f"JOIN {docs} d INDEXED BY {docs}_facets ON d.rid = m.rid"
         _, rows = await self._client.execute_query(
-            f"""SELECT count(*), min(rid), (SELECT max(rid) FROM {self._docs}) FROM (
+            f"""SELECT m.rid, {facets}, (SELECT max(rid) FROM {docs}) FROM (
                     SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ?
                     ORDER BY rowid DESC LIMIT ?
-                )""",
-            [match, COUNT_LIMIT + 1],
+                ) m {join}""",
+            [match, wanted],
         )
-        count, oldest, newest = rows[0]
-        if count <= COUNT_LIMIT:
-            return count, True
-        # The newest matches fill rowids oldest..newest this densely.
-        return max(count, round(count * newest / (newest - oldest + 1))), False
+        rows.sort(key=itemgetter(0), reverse=True)  # in order already: no sort in SQL
+        return NewestMatches(
+            rids=[row[0] for row in rows],
+            facets=[row[1] for row in rows] if with_facets else [],
+            last_rid=rows[0][2] if rows else 0,
+        )
 
     async def _relevant(
-        self, match: str, scoring: str, exact: str | None, total: int, offset: int, limit: int
+        self, match: str, newest: NewestMatches, scoring: str, exact: str | None, total: int,
+        offset: int, limit: int,
     ) -> list[dict[str, Any]]:
         """A page in bm25 order (exact before typo matches), then newest-indexed first."""
         rows: list[dict[str, Any]] = []
-        ranked = min(total, RANK_LIMIT)
+        candidates = newest.ranked()
+        ranked = len(candidates)
         if offset < ranked:
-            rows = await self._ranked(match, scoring, exact, offset, min(limit, ranked - offset))
-        if len(rows) < limit and total > RANK_LIMIT:
-            rows += await self._older(match, max(0, offset - RANK_LIMIT), limit - len(rows))
+            rows = await self._ranked(
+                candidates, scoring, exact, offset, min(limit, ranked - offset)
+            )
+        if len(rows) < limit and total > ranked:
+            rows += await self._older(
+                match, candidates[-1], max(0, offset - ranked), limit - len(rows)
+            )
         return rows
 
     async def _ranked(
-        self, match: str, scoring: str, exact: str | None, offset: int, limit: int
+        self, candidates: list[int], scoring: str, exact: str | None, offset: int, limit: int
     ) -> list[dict[str, Any]]:
-        """The candidates are the `RANK_LIMIT` newest matches of the whole expression;
+        """The `candidates` (the newest matches of the whole expression) in bm25 order;
         bm25 scores them against `scoring`: the same without the ACL.
 
         bm25 first counts, for each phrase of its MATCH, every document that holds
@@ -147,58 +172,53 @@ class FTSSearch:
         stay: they keep the scored rows close to the candidates.
         """
         fts = self._fts
-        values: list[Any] = [match, RANK_LIMIT, scoring]
+        oldest = candidates[-1]
+        values: list[Any] = [scoring, oldest]
         tier = "0"
         if exact is not None:
-            tier = (
-                f"s.rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ? "
-                "AND rowid >= (SELECT min(rid) FROM candidates))"
-            )
-            values.append(exact)
-        # A join, not `rowid IN candidates`: FTS5 would restart (and recount the
-        # IDF) for each rowid of the list.
+            tier = f"s.rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid >= ?)"
+            values += [exact, oldest]
+        # The candidates filter the scored rows (the scored expression lets in
+        # documents the searcher may not see) once they are scored: given to
+        # FTS5 as `rowid IN (...)`, it would restart (and recount the IDF) for
+        # each of them.
         sql = f"""
-            WITH candidates AS MATERIALIZED (
-                SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ?
-                ORDER BY rowid DESC LIMIT ?
-            ), scored AS MATERIALIZED (
+            WITH scored AS MATERIALIZED (
                 SELECT rowid AS rid, bm25({fts}, {WEIGHTS}) AS score FROM {fts}
-                WHERE {fts} MATCH ? AND rowid >= (SELECT min(rid) FROM candidates)
+                WHERE {fts} MATCH ? AND rowid >= ?
             ), page AS (
                 SELECT s.rid, s.score, {tier} AS tier FROM scored s
-                JOIN candidates c ON c.rid = s.rid
+                WHERE s.rid IN (SELECT value FROM json_each(?))
                 ORDER BY tier DESC, s.score, s.rid DESC LIMIT ? OFFSET ?
             )
             SELECT {_HIT_COLUMNS} FROM page p JOIN {self._docs} d ON d.rid = p.rid
             ORDER BY p.tier DESC, p.score, p.rid DESC"""
-        return await self._client.execute_query_dict(sql, [*values, limit, offset])
+        return await self._client.execute_query_dict(
+            sql, [*values, json.dumps(candidates), limit, offset]
+        )
 
-    async def _older(self, match: str, offset: int, limit: int) -> list[dict[str, Any]]:
-        """Matches past the ranked ones, newest-indexed first."""
+    async def _older(
+        self, match: str, last_ranked: int, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """Matches past the ranked ones (indexed before `last_ranked`), newest-indexed first."""
         fts = self._fts
         sql = f"""
             WITH page AS (
-                SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ? AND rowid < (
-                    SELECT rowid FROM {fts} WHERE {fts} MATCH ?
-                    ORDER BY rowid DESC LIMIT 1 OFFSET ?
-                ) ORDER BY rowid DESC LIMIT ? OFFSET ?
+                SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ? AND rowid < ?
+                ORDER BY rowid DESC LIMIT ? OFFSET ?
             )
             SELECT {_HIT_COLUMNS} FROM page p JOIN {self._docs} d ON d.rid = p.rid
             ORDER BY p.rid DESC"""
-        return await self._client.execute_query_dict(
-            sql, [match, match, RANK_LIMIT - 1, limit, offset]
-        )
+        return await self._client.execute_query_dict(sql, [match, last_ranked, limit, offset])
 
     async def _newest(
-        self, match: str, total: int, offset: int, limit: int
+        self, match: str, newest: NewestMatches, total: int, offset: int, limit: int
     ) -> list[dict[str, Any]]:
         """A page of matches, most recently created first."""
         docs, fts = self._docs, self._fts
-        _, rows = await self._client.execute_query(f"SELECT max(rid) FROM {docs}")
-        size = rows[0][0] or 0
         # Walking the created_at index meets a match every size/total documents
         # (the matches' rowids are gathered once); sorting costs per match.
-        if (offset + limit) * size < WALK_COST * total * total:
+        if (offset + limit) * newest.last_rid < WALK_COST * total * total:
             chosen = f"""
                 SELECT d.rid AS rid, d.created_at AS created_at
                 FROM {docs} d INDEXED BY {docs}_created
@@ -214,47 +234,25 @@ class FTSSearch:
         return await self._client.execute_query_dict(sql, [match, limit, offset])
 
     async def _facets(
-        self, names: list[str], searched: str, filters: dict[str, str], total: int
+        self, names: list[str], searched: str, filters: dict[str, str], newest: NewestMatches
     ) -> dict[str, dict[str, int]]:
-        """Counts per value of each facet in `names` (see the module docstring)."""
+        """Counts per value of each facet in `names` (see the module docstring).
+
+        The facets without a filter of their own count over `newest`: the
+        matches of `searched` with every filter.
+        """
         counts: dict[str, Counter[str]] = {name: Counter() for name in names}
-        # Facets without a filter of their own share one set of documents.
         shared = [name for name in names if name not in filters]
-        sets = [(shared, "")] if shared else []
-        sets += [([name], name) for name in names if name in filters]
-        for members, own in sets:
+        if shared:
+            _count_values(newest.facets, newest.total()[0], shared, counts)
+        for own in (name for name in names if name in filters):
             match = both(searched, *(c for name, c in filters.items() if name != own))
-            size = total if not own else (await self._count(match))[0]
-            if size:
-                await self._count_values(match, size, members, counts)
+            others = await self._newest_matches(match, with_facets=True)
+            _count_values(others.facets, others.total()[0], [own], counts)
         return {
             name: dict(sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES])
             for name, found in counts.items()
         }
-
-    async def _count_values(
-        self, match: str, size: int, members: list[str], counts: dict[str, Counter[str]]
-    ) -> None:
-        docs, fts = self._docs, self._fts
-        _, rows = await self._client.execute_query(
-            f"""SELECT d.facets, count(*) FROM (
-                    SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ?
-                    ORDER BY rowid DESC LIMIT ?
-                ) m JOIN {docs} d INDEXED BY {docs}_facets ON d.rid = m.rid
-                GROUP BY d.facets""",
-            [match, FACET_LIMIT],
-        )
-        scale = size / min(size, FACET_LIMIT)
-        found: dict[str, Counter[str]] = {name: Counter() for name in members}
-        for facets, count in rows:
-            values = dict(zip(FACETS, json.loads(facets), strict=True))
-            for name in members:
-                for value in values[name]:
-                    if value:
-                        found[name][value] += count
-        for name in members:
-            for value, count in found[name].items():
-                counts[name][value] += max(1, round(count * scale))
 
     async def _did_you_mean(self, parsed: ParsedQuery, restrictions: str) -> str | None:
         """A corrected query that finds something, when the words have close spellings."""
@@ -262,9 +260,64 @@ class FTSSearch:
         if not corrections:
             return None
         compiled = await self._compile(parsed.replace_words(corrections))
-        if (await self._count(both(compiled.match, restrictions)))[0]:
+        fts = self._fts
+        _, rows = await self._client.execute_query(
+            f"SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT 1",
+            [both(compiled.match, restrictions)],
+        )
+        if rows:
             return parsed.replace_words(corrections).text()
         return None
+
+
+@dataclass(frozen=True)
+class NewestMatches:
+    """The most recently indexed matches of an expression, newest first: as many as
+    the count, the ranking and the facet counts look at."""
+
+    rids: list[int]
+    facets: list[str]  # the facet values (JSON) of each match, when asked for
+    last_rid: int  # the newest document's rid, whether it matches or not
+
+    def ranked(self) -> list[int]:
+        """The matches bm25 ranks (see the module docstring)."""
+        exact = len(self.rids) <= COUNT_LIMIT
+        return self.rids[:RANK_LIMIT if exact else min(RANK_LIMIT, COMMON_RANK_LIMIT)]
+
+    def total(self) -> tuple[int, bool]:
+        """The number of matches, and whether it is exact (see the module docstring)."""
+        count = min(len(self.rids), COUNT_LIMIT + 1)
+        if count <= COUNT_LIMIT:
+            return count, True
+        # The newest matches fill rowids oldest..newest this densely.
+        oldest = self.rids[COUNT_LIMIT]
+        return max(count, round(count * self.last_rid / (self.last_rid - oldest + 1))), False
+
+
+def _count_values(
+    facets: list[str], size: int, members: list[str], counts: dict[str, Counter[str]]
+) -> None:
+    """Add to `counts` the values of facets `members` over the newest `FACET_LIMIT`
+    of `facets` (each match's), scaled up to `size` matches."""
+    if not size:
+        return
+    scale = size / min(size, FACET_LIMIT)
+    found: dict[str, Counter[str]] = {name: Counter() for name in members}
+    for text, count in Counter(facets[:FACET_LIMIT]).items():
+        values = _facet_values(text)
+        for name in members:
+            for value in values[name]:
+                if value:
+                    found[name][value] += count
+    for name in members:
+        for value, count in found[name].items():
+            counts[name][value] += max(1, round(count * scale))
+
+
+@lru_cache(maxsize=4096)
+def _facet_values(text: str) -> dict[str, list[str]]:
+    """A match's facet values by facet; the same few combinations recur in every query."""
+    return dict(zip(FACETS, json.loads(text), strict=True))
 
 
 def _filters(query: SearchQuery) -> dict[str, str]:

@@ -65,7 +65,7 @@ def settings(clean_database: str, tmp_path: Path) -> Settings:
         base_url="http://testserver", posts_per_minute=1000, search_indexing="off",
         # Factories write rows directly, past the services that move the content
         # stamp: pages are cached only where a test asks for it (tests/caching).
-        page_cache_size=0,
+        page_cache_size=0, thread_cache_size=0,
         background_jobs="off",
         # Development mail (files), kept out of the project's own data/ folder.
         mail_dir=str(tmp_path / "mail"),

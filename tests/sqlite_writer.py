@@ -6,7 +6,10 @@ for the test to start every writer at once, then runs `--transactions`
 read-modify-write transactions, `--concurrency` at a time, each through
 ``write_transaction()``: read a topic's ``thread_count``, save it plus one, and
 insert an organisation with a unique slug, so a lost transaction shows up both
-in the counter and in the row count. The last line on stdout is a JSON report.
+in the counter and in the row count. With ``--statements`` each transaction is
+the same change written as one `write_statements` batch (a blind increment and an
+insert, run in one trip to SQLite's thread). The last line on stdout is a JSON
+report.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from typing import Any
 
 from tortoise import Tortoise
 
-from forum.db import tortoise_config, write_transaction
+from tortoise.timezone import now
+
+from forum.db import Statement, tortoise_config, write_statements, write_transaction
 from forum.people.models import Organisation
 from forum.threads.models import Topic
 
@@ -50,6 +55,19 @@ async def increment_counter(topic_id: int, slug: str) -> None:
         await Organisation.create(slug=slug, name=slug)
 
 
+async def increment_counter_in_one_batch(topic_id: int, slug: str) -> None:
+    """The same change as `increment_counter`, as one `write_statements` batch."""
+    await write_statements([
+        Statement("UPDATE topics SET thread_count = thread_count + 1 WHERE id = ?", (topic_id,),
+                  required=True),
+        Statement(
+            "INSERT INTO organisations (slug, name, sector, stage, parent_body, legal_form,"
+            " website, description, created_at) VALUES (?, ?, '', '', '', '', '', '', ?)",
+            (slug, slug, now()),
+        ),
+    ])
+
+
 async def _wait_for(path: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while not path.exists():
@@ -72,8 +90,9 @@ async def run_writer(args: argparse.Namespace) -> dict[str, Any]:
 
         async def one(index: int) -> bool:
             async with limit:
+                change = increment_counter_in_one_batch if args.statements else increment_counter
                 try:
-                    await increment_counter(args.topic_id, f"{args.label}-{index}")
+                    await change(args.topic_id, f"{args.label}-{index}")
                 except Exception as exc:  # every failure is counted and reported
                     errors[f"{type(exc).__name__}: {exc}"] += 1
                     return False
@@ -105,6 +124,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--start-file", type=Path, required=True)
+    parser.add_argument("--statements", action="store_true",
+                        help="write each change with write_statements")
     return parser.parse_args(argv)
 
 

@@ -90,7 +90,7 @@ def _await_files(paths: list[Path], processes: list[subprocess.Popen[str]]) -> N
         time.sleep(0.01)
 
 
-def run_writers(tmp_path: Path, engine: str) -> Outcome:
+def run_writers(tmp_path: Path, engine: str, *options: str) -> Outcome:
     """Migrate a fresh SQLite file, race PROCESSES writers on it, and total the result."""
     url = f"sqlite://{tmp_path / 'race.sqlite3'}"
     prepare_database(url)
@@ -103,7 +103,7 @@ def run_writers(tmp_path: Path, engine: str) -> Outcome:
                 sys.executable, "-m", "tests.sqlite_writer", url,
                 "--engine", engine, "--topic-id", str(topic_id), "--label", f"writer{n}",
                 "--transactions", str(TRANSACTIONS), "--concurrency", str(CONCURRENCY),
-                "--ready-file", str(ready), "--start-file", str(start_file),
+                "--ready-file", str(ready), "--start-file", str(start_file), *options,
             ],
             cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
@@ -129,6 +129,17 @@ def run_writers(tmp_path: Path, engine: str) -> Outcome:
 
 def test_concurrent_writers_in_several_processes_lose_no_transaction(tmp_path: Path) -> None:
     outcome = run_writers(tmp_path, "forum.sqlite_engine")
+
+    expected = PROCESSES * TRANSACTIONS
+    assert outcome.writers_overlapped, outcome.reports
+    assert outcome.failed == 0, outcome.reports
+    assert outcome.counter == expected
+    assert outcome.organisations == expected
+
+
+def test_batches_of_statements_from_several_processes_lose_no_transaction(tmp_path: Path) -> None:
+    # write_statements runs each transaction in one trip to SQLite's thread.
+    outcome = run_writers(tmp_path, "forum.sqlite_engine", "--statements")
 
     expected = PROCESSES * TRANSACTIONS
     assert outcome.writers_overlapped, outcome.reports

@@ -76,7 +76,9 @@ async def _remove_contributions(user: User) -> None:
             await thread_services.delete_post(actor=user, post_id=opening.id)
     async with write_transaction():
         post_ids = await Post.filter(author_id=user.id).values_list("id", flat=True)
-        await Post.filter(id__in=post_ids).update(body_source=REMOVED_TEXT, body_html=REMOVED_HTML)
+        await Post.filter(id__in=post_ids).update(
+            body_source=REMOVED_TEXT, body_html=REMOVED_HTML, link_count=0
+        )
         await PostRevision.filter(post_id__in=post_ids).delete()
         reports = await OutcomeReport.filter(author_id=user.id).values_list("playbook_id", flat=True)
         for playbook_id, count in Counter(reports).items():

@@ -5,6 +5,9 @@ is the same for everybody. A view opts in with `@shared_page` (see the URL table
 For an anonymous GET the decorator reads the "content" version stamp *before*
 the view runs; `PageCacheMiddleware` keeps the finished page under that stamp,
 compressed once (gzip and, where the client takes it, brotli), with an ETag.
+While one request builds a page, the others asking for it wait for that build
+instead of all rendering it at once: when an entry expires under heavy traffic,
+a hundred simultaneous renders would stall the process for a second.
 Every write transaction moves the stamp on commit (`forum.db.write_transaction`),
 so the next request after a reply, an edit, an accepted answer, a deletion or a
 change of role rebuilds the page. One stamp read per cached request.
@@ -19,6 +22,7 @@ Relative times ("3 minutes ago") are why entries also expire after `max_age`.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import gzip
 import hashlib
@@ -111,6 +115,8 @@ class PageCache:
         self.max_age = max_age
         self.clock = clock
         self.pages: OrderedDict[tuple[object, ...], CachedPage] = OrderedDict()
+        # Keys being built right now, each with an event set when its build ends.
+        self.building: dict[tuple[object, ...], asyncio.Event] = {}
 
     async def fresh(self, key: tuple[object, ...]) -> CachedPage | None:
         """The page kept under `key`, if it was built from the current content."""
@@ -145,10 +151,24 @@ class PageCacheMiddleware:
             return
         key = _key(scope)
         page = await self.cache.fresh(key)
+        if page is None and (building := self.cache.building.get(key)) is not None:
+            # Another request is building this page: wait for it rather than build it
+            # too. `fresh` checks the stamp again, so a page built from content that
+            # has changed meanwhile is not served; then this request builds its own.
+            await building.wait()
+            page = await self.cache.fresh(key)
         if page is not None:
             await self._send_page(page, scope, send)
             return
-        await self._build(key, scope, receive, send)
+        if key in self.cache.building:
+            await self._build(key, scope, receive, send)
+            return
+        self.cache.building[key] = done = asyncio.Event()
+        try:
+            await self._build(key, scope, receive, send)
+        finally:
+            del self.cache.building[key]
+            done.set()
 
     async def _build(self, key: tuple[object, ...], scope: Scope, receive: Receive, send: Send) -> None:
         """Run the app; a page of a `@shared_page` view is held back, kept and sent."""

@@ -31,17 +31,17 @@ async def read(name: str, connection: BaseDBAsyncClient | None = None) -> int:
     return int(rows[0][0]) if rows else 0
 
 
+# Moves the stamp named by its one parameter (also run by forum.db.write_statements).
+ADVANCE_SQL = (
+    "INSERT INTO version_stamps (name, version) VALUES (?, 1) ON CONFLICT (name) "
+    "DO UPDATE SET version = version_stamps.version + 1"
+)
+
+
 async def advance(name: str, connection: BaseDBAsyncClient | None = None) -> None:
     """Move stamp `name` on; inside a transaction, it moves when that commits."""
     connection = connection or connections.get("default")
-    await connection.execute_query(
-        _sql(
-            connection,
-            "INSERT INTO version_stamps (name, version) VALUES (?, 1) ON CONFLICT (name) "
-            "DO UPDATE SET version = version_stamps.version + 1",
-        ),
-        [name],
-    )
+    await connection.execute_query(_sql(connection, ADVANCE_SQL), [name])
 
 
 class Stamp:

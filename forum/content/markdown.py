@@ -133,6 +133,15 @@ def render_markdown(source: str) -> str:
     return _cleaner.clean(_md.render(source))
 
 
+# A link to another site in rendered HTML: @mentions link to profiles here, so they don't count.
+_EXTERNAL_LINK = re.compile(r"<a\s[^>]*href=\"(?:https?:)?//", re.IGNORECASE)
+
+
+def count_links(html: str) -> int:
+    """Links to other sites in rendered (sanitised) markdown; @mentions don't count."""
+    return len(_EXTERNAL_LINK.findall(html))
+
+
 def find_mentions(source: str) -> list[str]:
     """Distinct lowercased usernames mentioned in `source`, in order of first use."""
     found: dict[str, None] = {}

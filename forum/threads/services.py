@@ -11,12 +11,12 @@ from tortoise.timezone import now
 
 from forum.accounts.models import User
 from forum.accounts.trust import NewMemberLimits
-from forum.content.markdown import render_markdown
+from forum.content.markdown import count_links, render_markdown
 from forum.content.slugs import slugify
 from forum.db import write_transaction
 from forum.errors import NotAllowed, NotFound, RateLimited, SignInRequired, ValidationFailed
 from forum.http.ratelimit import RateLimiter
-from forum.threads import permissions
+from forum.threads import permissions, posting
 from forum.threads.documents import post_doc_id, thread_doc_id
 from forum.threads.models import HelpfulVote, Post, PostRevision, Thread, ThreadKind, Topic
 from search_index import outbox
@@ -103,8 +103,9 @@ async def create_thread(
     if errors:
         raise ValidationFailed(errors)
     html = render_markdown(body)
+    links = count_links(html)
     if trust is not None:
-        await trust.check(actor, html)
+        await trust.check(actor, links)
     throttle(limiter, actor)
     when = created_at or now()
     async with write_transaction():
@@ -114,7 +115,7 @@ async def create_thread(
         )
         await Post.create(
             thread=thread, author=actor, number=1, body_source=body, body_html=html,
-            created_at=when,
+            link_count=links, created_at=when,
         )
         await outbox.enqueue([thread_doc_id(thread.id)])
         await Topic.filter(id=topic.id).update(  # type: ignore[union-attr]
@@ -129,38 +130,28 @@ async def reply(
     *, actor: User | None, thread_id: int, body: str, limiter: RateLimiter | None = None,
     created_at: datetime | None = None, trust: NewMemberLimits | None = None,
 ) -> Post:
-    """Add a reply at the end of a thread."""
+    """Add a reply at the end of a thread (the post has `post.thread`: its id and slug)."""
     actor = _require_user(actor)
     errors: dict[str, str] = {}
     body = _check_body(body, errors)
     if errors:
         raise ValidationFailed(errors)
+    # Everything that takes CPU or reads happens before the write transaction.
     html = render_markdown(body)
+    links = count_links(html)
     if trust is not None:
-        await trust.check(actor, html)
-    when = created_at or now()
-    async with write_transaction():
-        thread = await _locked_thread(thread_id)
-        if not permissions.can_reply(actor, thread):
-            if thread.deleted_at is not None:
-                raise NotFound("That thread doesn't exist.")
-            raise NotAllowed("This thread is locked: it no longer takes replies.")
-        throttle(limiter, actor)
-        number = thread.last_post_number + 1
-        post = await Post.create(
-            thread=thread, author=actor, number=number, body_source=body, body_html=html,
-            created_at=when,
+        await trust.check(actor, links)
+    throttle(limiter, actor)
+    try:
+        return await posting.add_reply(
+            thread_id=thread_id, author_id=actor.id, body=body, html=html, links=links,
+            when=created_at or now(), may_reply_when_locked=permissions.is_moderator(actor),
         )
-        await Thread.filter(id=thread.id).update(
-            last_post_number=number, reply_count=F("reply_count") + 1,
-            last_activity_at=when, last_poster_id=actor.id,
-        )
-        await Topic.filter(id=thread.topic_id).update(  # type: ignore[attr-defined]
-            post_count=F("post_count") + 1, last_activity_at=when
-        )
-        await User.filter(id=actor.id).update(reply_count=F("reply_count") + 1)
-        await outbox.enqueue([post_doc_id(post.id)])
-    return post
+    except posting.ThreadClosed:
+        thread = await Thread.get_or_none(id=thread_id)
+        if thread is None or thread.deleted_at is not None:
+            raise NotFound("That thread doesn't exist.") from None
+        raise NotAllowed("This thread is locked: it no longer takes replies.") from None
 
 
 async def _post_and_thread(post_id: int) -> tuple[Post, Thread]:
@@ -195,10 +186,12 @@ async def edit_post(
             post=post, editor=actor, title=thread.title if post.is_opening else "",
             body_source=post.body_source, body_html=post.body_html,
         )
-        post.body_source, post.body_html = body, html
+        post.body_source, post.body_html, post.link_count = body, html, count_links(html)
         post.edited_at = now()
         post.edit_count += 1
-        await post.save(update_fields=["body_source", "body_html", "edited_at", "edit_count"])
+        await post.save(
+            update_fields=["body_source", "body_html", "link_count", "edited_at", "edit_count"]
+        )
         if post.is_opening and (new_title is not None or new_tags is not None):
             if new_title is not None:
                 thread.title, thread.slug = new_title, slugify(new_title)

@@ -9,13 +9,14 @@ from starlette.responses import RedirectResponse, Response
 
 from forum.content.markdown import quote_markdown
 from forum.errors import NotAllowed, NotFound, RateLimited, SignInRequired, ValidationFailed
+from forum.caching.pages import PERSONAL
+from forum.http.csrf import csrf_token
 from forum.http.forms import read_form
 from forum.http.htmx import is_htmx
 from forum.pagination import page_number
-from forum.playbooks import permissions as playbook_permissions
-from forum.playbooks.queries import playbooks_for_thread
 from forum.templating import render
 from forum.threads import permissions, queries, services
+from forum.threads.rendering import ThreadBodies
 from forum.threads.models import Post, Thread
 
 
@@ -101,9 +102,17 @@ async def _thread_view(request: Request, *, reply_values: dict | None = None,
     thread_id = _int(request.path_params["thread_id"])
     user = _user(request)
     number = page or page_number(request.query_params.get("page"))
-    data = await queries.thread_page(
-        thread_id, page=number, size=settings.posts_per_page, viewer=user
+
+    def token() -> str:
+        request.scope[PERSONAL] = True  # the page holds this visitor's token: never shared
+        return csrf_token(request.session)
+
+    bodies: ThreadBodies = request.app.state.thread_bodies
+    body = await bodies.body(
+        request.scope, thread_id, page=number, size=settings.posts_per_page, user=user,
+        csrf_token=token,
     )
+    data = body.page
     if request.method == "GET" and (
         request.path_params.get("slug") != data.thread.slug or number > data.pages.count
     ):
@@ -117,13 +126,9 @@ async def _thread_view(request: Request, *, reply_values: dict | None = None,
         quoted = await Post.get_or_none(thread_id=thread_id, number=int(quote), deleted_at=None).select_related("author")
         if quoted is not None:
             values = {"body": quote_markdown(quoted.author.username, quoted.body_source)}
-    # Only moderators see the "move to topic" control, so only they pay for the list.
-    topics = await queries.all_topics() if permissions.is_moderator(user) else []
     context = dict(
-        data=data, thread=data.thread, reply_values=values, reply_errors=reply_errors or {},
-        can=permissions, user=user, topics=topics,
-        playbooks=await playbooks_for_thread(data.thread),
-        can_promote=data.thread.is_solved and playbook_permissions.can_create(user),
+        content=body.content, thread=data.thread, reply_values=values,
+        reply_errors=reply_errors or {}, can=permissions, user=user,
     )
     if is_htmx(request):
         return render(request, "threads/_thread_body.html", status_code=status_code, **context)
@@ -168,14 +173,13 @@ async def reply(request: Request) -> Response:
             request, reply_values={"body": body}, reply_errors=_form_errors(exc),
             status_code=exc.status_code,
         ))
-    thread_obj = await Thread.get(id=thread_id)
     size = request.app.state.settings.posts_per_page
     if is_htmx(request):
         page = queries.page_of_post(post.number, size)
         response = await _thread_view(request, page=page)
-        response.headers["HX-Push-Url"] = post_url(post, thread_obj, size).split("#")[0]
+        response.headers["HX-Push-Url"] = post_url(post, post.thread, size).split("#")[0]
         return response
-    return RedirectResponse(post_url(post, thread_obj, size), status_code=303)
+    return RedirectResponse(post_url(post, post.thread, size), status_code=303)
 
 
 def _posted_int(form: dict[str, str], name: str) -> int | None:

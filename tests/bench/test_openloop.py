@@ -96,30 +96,47 @@ async def test_responses_are_read_by_length_by_chunks_or_to_the_end():
     assert await _read(b"HTTP/1.0 200 OK\r\n\r\nuntil the end") == (200, False)
 
 
-async def test_a_short_run_keeps_its_schedule_against_a_real_server():
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await reader.readuntil(b"\r\n\r\n"):
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+async def _drive_against(serve, rate: float, seconds: float) -> dict:
+    """An open-loop run against a local server whose connections `serve` handles."""
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        target = openloop.build_request(f"http://127.0.0.1:{port}/")
+        report = await openloop.drive(target, openloop.due_offsets(rate, seconds), time.time() + 0.05)
+    finally:
+        server.close()
+        await server.wait_closed()
+    return openloop.merge([report], rate=rate, seconds=seconds)
 
+
+async def test_a_short_run_keeps_its_schedule_against_a_real_server():
     async def serve(reader, writer):
         try:
-            await answer(reader, writer)
+            while await reader.readuntil(b"\r\n\r\n"):
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         except asyncio.IncompleteReadError:
             pass
         finally:
             writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        target = openloop.build_request(f"http://127.0.0.1:{port}/")
-        offsets = openloop.due_offsets(200, 0.5)
-        report = await openloop.drive(target, offsets, time.time() + 0.05)
-    finally:
-        server.close()
-        await server.wait_closed()
-    merged = openloop.merge([report], rate=200, seconds=0.5)
+    merged = await _drive_against(serve, rate=200, seconds=0.5)
     assert merged["completed"] == 100
     assert merged["statuses"] == {"200": 100}
     assert merged["errors"] == {"socket": 0, "status": 0}
     assert merged["connections_opened"] < 100  # connections are kept alive
+
+
+async def test_a_keep_alive_connection_the_server_closed_is_retried_on_a_new_one():
+    # This server closes every connection after one answer without saying so, as a
+    # server does when its keep-alive timeout ends while the client is sending.
+    async def serve(reader, writer):
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+            await writer.drain()
+        finally:
+            writer.close()
+
+    merged = await _drive_against(serve, rate=50, seconds=0.4)
+    assert merged["errors"] == {"socket": 0, "status": 0}
+    assert merged["statuses"] == {"200": 20}

@@ -34,6 +34,30 @@ def test_a_confirmed_post_missing_from_the_database_is_lost():
     assert everything["lost"] == 0 and everything["unconfirmed_in_database"] == 0
 
 
+def test_the_write_bench_lifts_every_posting_limit_its_replies_would_hit():
+    # Imported members are new members, and every bench reply holds a link.
+    from forum.settings import Settings
+
+    lifted = Settings(**{k.lower(): v for k, v in write.SERVER_ENV.items()})
+    assert lifted.posts_per_minute >= write.UNTHROTTLED
+    assert lifted.new_member_posts_per_day >= write.UNTHROTTLED
+    assert lifted.new_member_links_per_day >= write.UNTHROTTLED
+
+
+def test_a_refused_reply_is_reported_with_the_form_error_it_showed():
+    text = (
+        "=== 422\n<main><div class=\"error-summary\" role=\"alert\"><h2>There is a problem</h2>"
+        "<ul><li><a href=\"#body\">New members can share up to 5 links a day.</a></li></ul></div>"
+        "<p class=\"field-error\" id=\"body-error\"><span class=\"visually-hidden\">Error: "
+        "</span>New members can share up to 5 links a day.</p></main>\n"
+        "=== 500\n<h1>Something went wrong</h1>\n"
+    )
+    assert write.refusal_reasons(text) == {
+        "422": "New members can share up to 5 links a day.",
+        "500": "Something went wrong",
+    }
+
+
 def test_pages_are_compared_with_healthz_at_the_same_concurrency():
     measured = [
         _result("healthz @16", rps=10_000, path="/healthz"),

@@ -3,6 +3,7 @@ and nothing of a member's ever reaches anybody else."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import re
 
@@ -179,3 +180,27 @@ async def test_static_files_have_fingerprinted_names_cached_for_a_year(client):
     stale = await client.get("/static/css/site.000000000000.css")
     assert stale.status_code == 200 and stale.headers["cache-control"] == "no-cache"
     assert (await client.get("/static/css/missing.000000000000.css")).status_code == 404
+
+
+async def test_simultaneous_requests_for_a_page_being_built_wait_for_that_one_build(
+    client, app, thread, count_queries
+):
+    def page_queries() -> list[str]:
+        return [s for s in count_queries.statements if "version_stamps" not in s]
+
+    await client.get(url(thread))
+    one_build = len(page_queries())
+    app.state.page_cache.pages.clear()
+    count_queries.statements.clear()
+    pages = await asyncio.gather(*(client.get(url(thread)) for _ in range(8)))
+    assert {p.status_code for p in pages} == {200} and len({p.text for p in pages}) == 1
+    # One build's queries; the seven others only read the stamp.
+    assert len(page_queries()) == one_build
+
+
+async def test_a_page_that_is_not_kept_lets_the_waiting_requests_build_their_own(client, app, thread):
+    cache = app.state.page_cache
+    results = await asyncio.gather(*(client.get(url(thread) + "?x=1") for _ in range(3)),
+                                   client.get("/no-such-page"), client.get("/no-such-page"))
+    assert [r.status_code for r in results] == [200, 200, 200, 404, 404]
+    assert cache.building == {}

@@ -97,5 +97,5 @@ async def test_the_directory_costs_the_same_queries_for_few_or_many_mentors(clie
     response = await client.get("/mentors?page=3")
     many = count_queries.count
     assert response.status_code == 200 and "Why this mentor fits" in (await client.get("/mentors")).text
-    # Session, unread count, organisation, its threads' tags, every approved mentor.
+    # Session (with the unread count), organisation, its threads' tags, every approved mentor.
     assert many == few <= 5, count_queries.statements

@@ -107,7 +107,7 @@ async def test_the_playbook_page_runs_the_same_queries_whatever_its_steps_revisi
     assert few == many, count_queries.statements
     # The page's own: playbook, maintainers, reports, tally, related threads and playbooks;
     # ticks for members of an organisation, waiting suggestions for maintainers; plus the session.
-    # Signed in, the header's unread notification count is one more query.
+    # Signed in, the session brings the header's unread notification count along.
     assert many <= {"anonymous": 6, "member": 10, "maintainer": 10, "moderator": 9}[viewer_kind], count_queries.statements
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import pytest
 
 from forum.accounts.models import Role, User
-from forum.db import write_transaction
+from forum.db import Statement, write_transaction
 from forum.errors import NotAllowed, ValidationFailed
-from forum.threads import services
+from forum.threads import posting, services
 from forum.threads.models import Post, PostRevision, Thread, Topic
 from search_index import outbox
 from search_index.outbox import OutboxEntry
@@ -199,7 +199,20 @@ async def test_a_failure_after_enqueueing_rolls_back_the_change_and_its_outbox_r
         assert await OutboxEntry.all().count(), "the row was written before the crash"
         raise CrashAfterEnqueue()
 
+    # Changes written as plain statements (a reply) enqueue with a statement of
+    # the batch: the crash comes right after all of them, before the commit.
+    real_write_statements = posting.write_statements
+
+    async def write_statements_then_crash(statements, **options):
+        assert any(s.sql == outbox.ENQUEUE_SQL for s in statements)
+
+        def crash(rows):
+            raise CrashAfterEnqueue()
+
+        return await real_write_statements([*statements, Statement("SELECT 1", crash)], **options)
+
     monkeypatch.setattr(outbox, "enqueue", enqueue_then_crash)
+    monkeypatch.setattr(posting, "write_statements", write_statements_then_crash)
 
     with pytest.raises(CrashAfterEnqueue):
         await act(scene)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from search_index import sqlite_search, sqlite_vocabulary
-from search_index.backend import SearchQuery
+from search_index.backend import FACETS, SearchQuery
 from search_index.sqlite_fts import SqliteFTSBackend
 from tests.contract.conftest import _connect, doc
 
@@ -103,3 +103,68 @@ async def test_a_long_prefix_is_completed_from_the_vocabulary_or_left_to_fts5(
     assert await backend._vocabulary.completions("202") is None
     assert await ids(backend, "procur") == ["post-1"]
     assert await ids(backend, "2024") == ["post-1"]
+
+
+async def test_a_search_with_facets_takes_as_many_statements_for_few_or_many_matches(
+    backend: SqliteFTSBackend, small_limits: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The count, the ranked candidates and the facet counts share one walk of the
+    matches: completing the last word, that walk, and the ranked page."""
+    client = backend._client
+    statements: list[str] = []
+    for name in ("execute_query", "execute_query_dict"):
+        method = getattr(client, name)
+
+        async def counted(sql: str, values: list | None = None, _method=method) -> object:
+            statements.append(sql)
+            return await _method(sql, values)
+
+        monkeypatch.setattr(client, name, counted)
+    await backend.upsert([doc(f"post-{n}", "Re: bond", "bond") for n in range(1, 21)])
+    await backend.upsert([
+        doc("thread-1", "Rare bond", "bond", tags=("rare",)), doc("thread-2", "Rare", "rare"),
+    ])
+    for text, exact in (("bond", False), ("rare", True)):
+        statements.clear()
+        page = await backend.search(SearchQuery(text=text, facets=FACETS, per_page=2))
+        assert (page.total_is_exact, len(page.hits)) == (exact, 2)
+        assert page.facets["kind"]
+        assert len(statements) == 3, statements
+
+
+async def test_too_many_matches_to_count_rank_a_smaller_recent_sample(
+    backend: SqliteFTSBackend, small_limits: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    best = doc("post-8", "Bond", "bond bond", tags=("bond",))
+    await backend.upsert([
+        best if n == 8 else doc(f"post-{n}", "Re: x", "a bond") for n in range(1, 11)
+    ])
+    assert await ids(backend, "bond", per_page=3) == ["post-8", "post-10", "post-9"]
+    monkeypatch.setattr(sqlite_search, "COMMON_RANK_LIMIT", 2)  # only post-10 and post-9
+    assert await ids(backend, "bond", per_page=3) == ["post-10", "post-9", "post-8"]
+    pages = [await ids(backend, "bond", page=p, per_page=3) for p in range(1, 5)]
+    assert sorted(hit for page in pages for hit in page) == sorted(
+        f"post-{n}" for n in range(1, 11)
+    )
+    await backend.delete([f"post-{n}" for n in range(1, 7)])  # few enough to count: all ranked
+    assert await ids(backend, "bond", per_page=3) == ["post-8", "post-10", "post-9"]
+
+
+async def test_optimizing_merges_the_index_into_one_segment_and_keeps_every_match(
+    backend: SqliteFTSBackend,
+) -> None:
+    for n in range(1, 6):  # one transaction each: a segment each
+        await backend.upsert([doc(f"post-{n}", "Re: bond", f"bond number{n}")])
+    await backend.delete(["post-2"])
+
+    async def segments() -> int:
+        _, rows = await backend._client.execute_query(
+            f"SELECT count(DISTINCT segid) FROM {backend.fts_table}_idx"
+        )
+        return rows[0][0]
+
+    assert await segments() > 1
+    await backend.optimize()
+    assert await segments() == 1
+    assert sorted(await ids(backend, "bond")) == ["post-1", "post-3", "post-4", "post-5"]
+    assert await ids(backend, '"number3"') == ["post-3"]

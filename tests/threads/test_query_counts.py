@@ -197,8 +197,8 @@ async def test_the_home_page_runs_the_same_queries_with_few_or_many_threads(clie
     many = await _queries_for(client, count_queries, "/")
     assert few == many <= 3, count_queries.statements
     await _viewer(client, "member")
-    # A member's session, and the unread notification count in the header.
-    assert await _queries_for(client, count_queries, "/") == many + 2
+    # A member's session, which brings the header's unread notification count along.
+    assert await _queries_for(client, count_queries, "/") == many + 1
 
 
 async def test_the_profile_page_runs_the_same_queries_with_few_or_many_posts(client, count_queries):
@@ -233,3 +233,30 @@ async def test_bulk_data_agrees_with_the_services(client):
     assert stored.accepted_post_id is None
     assert await Post.filter(thread_id=thread.id, deleted_at=None, number__gt=1).count() == stored.reply_count
     assert (await Topic.get(id=topic.id)).post_count == stored.reply_count + 1
+
+
+async def test_posting_a_reply_runs_the_same_queries_however_much_the_member_posted_today(
+    app, client, count_queries
+):
+    from forum.accounts.trust import NewMemberLimits
+    from tests.web import csrf_from
+
+    # A new member's allowance is checked on every post (as the write bench does).
+    app.state.new_member_limits = NewMemberLimits(posts_per_day=10_000, links_per_day=10_000)
+    topic = await make_topic("tupe")
+    thread = await make_thread(await make_user("asker"), topic)
+    member = await make_user("newcomer")  # a new member: the daily allowance is checked
+    await sign_in(client, member)
+    token = await csrf_from(client, thread.url)
+    counts = []
+    for already in (FEW, MANY):
+        await add_replies(thread, [member], already - await Post.filter(author_id=member.id).count())
+        count_queries.statements.clear()
+        response = await client.post(f"/t/{thread.id}/reply", data={
+            "csrf_token": token, "body": "See [the rules](https://a.example/).",
+        })
+        assert response.status_code == 303, response.text[:300]
+        counts.append(count_queries.count)
+    # The session, the allowance (one aggregate), then one write: five statements
+    # and the content stamp. No read of the thread, the member's posts or their HTML.
+    assert counts == [8, 8]

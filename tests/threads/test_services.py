@@ -690,3 +690,28 @@ async def test_markdown_is_stored_rendered_and_sanitised():
     await services.edit_post(actor=author, post_id=post.id, body="<iframe src=//evil></iframe> ok")
     edited = await Post.get(id=post.id)
     assert "<iframe" not in edited.body_html and "ok" in edited.body_html
+
+
+async def test_a_reply_moves_every_counter_and_notes_the_post_for_search(count_queries):
+    from forum.caching import stamps
+    from search_index.outbox import OutboxEntry
+
+    topic = await make_topic("tupe")
+    asker, replier = await make_user(), await make_user()
+    thread = await make_thread(asker, topic)
+    stamp = await stamps.read(stamps.CONTENT)
+    count_queries.statements.clear()
+    post = await services.reply(actor=replier, thread_id=thread.id,
+                                body="See [the rules](https://a.example/).")
+    # One write of five statements and the stamp, after nothing but the checks.
+    assert count_queries.count == 6
+    stored = await Post.get(id=post.id)
+    assert (stored.number, stored.author_id, stored.link_count) == (2, replier.id, 1)
+    assert (post.number, post.body_html, post.thread.url) == (2, stored.body_html, thread.url)
+    assert await _counts(topic=topic, thread=thread) == {
+        "topic": (1, 2), "thread": (1, 2, replier.id),
+    }
+    assert (await User.get(id=replier.id)).reply_count == 1
+    assert (await Thread.get(id=thread.id)).last_activity_at == stored.created_at
+    assert f"post-{post.id}" in await OutboxEntry.all().values_list("doc_id", flat=True)
+    assert await stamps.read(stamps.CONTENT) == stamp + 1
