@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -130,9 +130,17 @@ class PostgresSearch:
         """The statements of `search`, its words looked up in the vocabulary."""
         prefix = _prefix(search.parsed)
         lookup = await self._vocabulary.lookup(db, search.parsed, prefix)
+        plan = build_plan(search.parsed, lookup.alternatives)
+        if prefix in lookup.completions:
+            # Highlighting marks the words the prefix starts instead of testing
+            # every word of every hit (the tsquery still matches the prefix).
+            marks = plan.matches
+            plan = replace(plan, matches=Matches(
+                marks.words | set(lookup.completions[prefix]),
+                tuple(p for p in marks.prefixes if p != prefix), marks.phrases,
+            ))
         return _Matches(
-            self.documents_table, build_plan(search.parsed, lookup.alternatives),
-            search.principals, search.filters, search.facets,
+            self.documents_table, plan, search.principals, search.filters, search.facets,
             size=lookup.size, density=lookup.density(search.parsed, prefix),
         )
 

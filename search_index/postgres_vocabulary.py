@@ -10,7 +10,10 @@ in the same statement (`count_words`). A search asks it, in one statement
 - how many documents hold it (and for the word being typed, the words it starts),
   with the number of documents in the index: the search's estimate of how
   densely its matches fill the index, which chooses how to find the newest of
-  them (`postgres_search`).
+  them (`postgres_search`);
+- for the word being typed, the indexed words it starts (when there are at most
+  `PREFIX_WORDS`): highlighting marks those words rather than testing every
+  word of every hit as a prefix.
 
 Answers are kept per word for `CACHE_SECONDS` in each process, as the SQLite
 engine keeps its typo alternatives: a search for words seen lately needs no
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
@@ -32,7 +35,7 @@ from search_index.query_syntax import ParsedQuery
 
 ALTERNATIVES = 8  # typo alternatives per query word: the nearest, then the most frequent
 NEIGHBOURS = 64  # trigram neighbours looked at per misspelt word
-PREFIX_WORDS = 100  # words starting with a prefix added up for its estimate
+PREFIX_WORDS = 100  # words starting with a prefix looked up (its estimate, its completions)
 CACHE_SECONDS = 30.0  # how long a word's look-up is reused (another process's new words)
 CACHE_SIZE = 4096
 _SIZE = ("size",)
@@ -46,6 +49,8 @@ class Lookup:
     documents: Mapping[str, int]  # documents holding each word, and each alternative
     prefixed: Mapping[str, int]  # documents holding a word that starts with each prefix
     size: int  # documents in the index (an estimate, at least 1)
+    # The indexed words each prefix starts, when they are at most PREFIX_WORDS.
+    completions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def density(self, parsed: ParsedQuery, prefix: str | None) -> float:
         """The share of the index `parsed` should match, its words taken as independent.
@@ -132,11 +137,15 @@ class Vocabulary:
         for found in alternatives.values():
             for word, count in found:
                 documents.setdefault(word, count)
-        prefixed = {prefix: self._cached(("p", prefix), now) or 0} if prefix else {}
+        prefixed, completions = {}, {}
+        if prefix:
+            prefixed[prefix], known = self._cached(("p", prefix), now) or (0, None)
+            if known is not None:
+                completions[prefix] = known
         size = max(1, self._cached(_SIZE, now) or 0, *documents.values(), *prefixed.values())
         return Lookup(
             alternatives={w: tuple(a for a, _ in found) for w, found in alternatives.items() if found},
-            documents=documents, prefixed=prefixed, size=size,
+            documents=documents, prefixed=prefixed, size=size, completions=completions,
         )
 
     def _cached(self, key: tuple[str, ...], now: float) -> object | None:
@@ -158,16 +167,19 @@ class Vocabulary:
             f"""
             {self._neighbours_sql("$1", "$2")}
             UNION ALL
-            SELECT 'word', v.word, v.word, v.documents FROM {self.table} v
+            SELECT 'word', v.word, v.word, v.documents, NULL FROM {self.table} v
             WHERE v.word = ANY($3::text[])
             UNION ALL
-            SELECT 'prefix', p.prefix, NULL, (
-                SELECT coalesce(sum(v.documents), 0)::int FROM (
-                    SELECT documents FROM {self.table}
+            SELECT 'prefix', p.prefix, NULL, started.documents, started.words
+            FROM unnest($4::text[]) AS p(prefix), LATERAL (
+                SELECT coalesce(sum(v.documents), 0)::int AS documents, array_agg(v.word) AS words
+                FROM (
+                    SELECT word, documents FROM {self.table}
                     WHERE word ~>=~ p.prefix AND word ~<~ (p.prefix || chr(1114111))
-                    LIMIT {PREFIX_WORDS}
+                      AND documents > 0
+                    LIMIT {PREFIX_WORDS + 1}
                 ) v
-            ) FROM unnest($4::text[]) AS p(prefix)
+            ) started
             UNION ALL
             SELECT 'size', NULL, NULL, (
                 -- As the planner estimates it: rows per page when last analysed,
@@ -177,7 +189,7 @@ class Vocabulary:
                          * (pg_relation_size(c.oid) / current_setting('block_size')::int)
                     ELSE pg_stat_get_live_tuples(c.oid) END
                 FROM pg_class c WHERE c.oid = '{self.documents_table}'::regclass
-            )::int
+            )::int, NULL
             """,
             [typo_words, [budgets[w] for w in typo_words], words, prefixes],
         )
@@ -190,7 +202,9 @@ class Vocabulary:
             elif kind == "word":
                 counts[row["query"]] = row["documents"]
             elif kind == "prefix":
-                self._keep(("p", row["query"]), row["documents"], now)
+                started = tuple(row["words"] or ())
+                known = started if len(started) <= PREFIX_WORDS else None
+                self._keep(("p", row["query"]), (row["documents"], known), now)
             else:
                 self._keep(_SIZE, row["documents"], now)
         for word, count in counts.items():
@@ -206,7 +220,7 @@ class Vocabulary:
         its budget. An index on (first letter, length) finds those; trigram distance
         is then computed for them only."""
         return f"""
-            SELECT 'near' AS kind, q.word AS query, n.word, n.documents
+            SELECT 'near' AS kind, q.word AS query, n.word, n.documents, NULL::text[] AS words
             FROM unnest({words}::text[], {budgets}::int[]) AS q(word, budget)
             CROSS JOIN LATERAL (
                 SELECT v.word, v.documents FROM {self.table} v
