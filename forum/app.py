@@ -31,6 +31,7 @@ from forum.mentoring.sweep import embedded_sweeping
 from forum.notifications.middleware import UnreadCountMiddleware
 from forum.routes import routes
 from forum.search import engine
+from forum.search.log import SearchLogWriter
 from forum.settings import Settings
 from forum.templating import build_templates
 from forum.threads.rendering import ThreadBodies
@@ -50,9 +51,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.postman = identity.build_postman(settings)
             backend = engine.build_backend(settings)
             app.state.search = backend
+            app.state.search_log = SearchLogWriter()
             app.state.indexer = engine.build_indexer(backend)
             await engine.prepare(backend)
             async with contextlib.AsyncExitStack() as background:
+                # Last out: the searches logged until the very end are written.
+                background.push_async_callback(app.state.search_log.close)
                 if settings.search_indexing == "embedded":
                     await background.enter_async_context(
                         engine.embedded_indexing(app.state.indexer, wake)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.transactions import in_transaction
 
 from forum.caching import stamps
@@ -41,7 +42,9 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
             "credentials": {"file_path": path, "journal_mode": "WAL", "foreign_keys": "ON"},
         }
     elif scheme in {"postgres", "postgresql"}:
-        connection = database_url.replace("postgresql://", "postgres://", 1)
+        # Tortoise's asyncpg client, whose pool skips a reset round trip per statement.
+        connection = expand_db_url(database_url.replace("postgresql://", "postgres://", 1))
+        connection["engine"] = "forum.postgres_engine"
     else:
         raise ValueError(f"Unsupported DATABASE_URL scheme {scheme!r}: use sqlite:// or postgres://")
     return {

@@ -3,15 +3,16 @@
 Tables (``{prefix}documents`` and ``{prefix}words``, created by `ensure_index`):
 
 - ``documents``: one row per SearchDoc, with `tsv`: title (weight A), tags (B)
-  and body (C), built in Python (`search_index.postgres_tsvector`). `tsv` has
-  no planner statistics: PostgreSQL then always answers a text match with its
-  GIN index, never by reading every document's tsvector. There is no index on
-  `acl`: every searcher has "public", so it never narrows a search, and a
-  cached plan would start from it.
+  and body (C), built in Python (`search_index.postgres_tsvector`), kept in the
+  row (the body goes out of line first): a search tests and ranks tsvectors of
+  documents it walks in date order. `tsv` has no planner statistics: PostgreSQL
+  then always answers a text match with its GIN index, never by reading every
+  document's tsvector. There is no index on `acl`: every searcher has "public",
+  so it never narrows a search, and a cached plan would start from it.
 - ``words``: the vocabulary with document counts, kept in step by every write in
-  the same statement; a trigram (GiST) index finds the neighbours of a misspelt
-  word for typo tolerance (Meilisearch's budget) and "did you mean"
-  (`search_index.postgres_vocabulary`).
+  the same statement; pg_trgm's distance ranks the neighbours of a misspelt word
+  for typo tolerance (Meilisearch's budget) and "did you mean", and the counts
+  estimate how many documents a query matches (`search_index.postgres_vocabulary`).
 
 Queries use the shared syntax (`query_syntax`: words, "phrases", -exclusions,
 the semantics of ``websearch_to_tsquery``) and become a tsquery made of quoted
@@ -78,7 +79,7 @@ class PostgresFTSBackend:
         self._client = client
         self.documents_table = f"{table_prefix}documents"
         self.words_table = f"{table_prefix}words"
-        self._vocabulary = Vocabulary(self.words_table)
+        self._vocabulary = Vocabulary(self.words_table, self.documents_table)
         self._search = PostgresSearch(client, self.documents_table, self._vocabulary)
 
     # -- schema ---------------------------------------------------------------
@@ -104,22 +105,35 @@ class PostgresFTSBackend:
                     acl text[] NOT NULL, tags text[] NOT NULL,
                     created_at timestamptz, updated_at timestamptz, version bigint NOT NULL,
                     title text NOT NULL, body text NOT NULL, tsv tsvector NOT NULL
-                ) WITH (toast_tuple_target = 512);
-                -- Long documents keep their tsvector and body out of the rows
-                -- a search reads.
-                ALTER TABLE {docs} ALTER COLUMN tsv SET STORAGE EXTERNAL,
+                );
+                -- The tsvector stays in the row, which a walk of the date index
+                -- tests and ranking reads; the body, read only for a page's
+                -- snippets, goes out of line first when a row is long.
+                ALTER TABLE {docs} ALTER COLUMN tsv SET STORAGE MAIN,
                     ALTER COLUMN body SET STORAGE EXTERNAL,
                     ALTER COLUMN tsv SET STATISTICS 0;
+            ELSIF EXISTS (
+                SELECT 1 FROM pg_attribute
+                WHERE attrelid = '{docs}'::regclass AND attname = 'tsv' AND attstorage <> 'm'
+            ) THEN
+                -- A table made when tsvectors were kept out of line: rows written
+                -- from now on (every row after `forum reindex`) keep theirs.
+                ALTER TABLE {docs} ALTER COLUMN tsv SET STORAGE MAIN, RESET (toast_tuple_target);
             END IF;
             END $$;
             CREATE INDEX IF NOT EXISTS {docs}_tsv ON {docs} USING gin (tsv);
             CREATE INDEX IF NOT EXISTS {docs}_created
                 ON {docs} (created_at DESC NULLS LAST, id DESC);
             -- Counts change on every write: room on each page keeps the updates
-            -- HOT (no new index entries), so the trigram index does not bloat.
+            -- HOT (no new index entries), so the indexes do not bloat.
             CREATE TABLE IF NOT EXISTS {words} (word text PRIMARY KEY, documents integer NOT NULL)
                 WITH (fillfactor = 70);
-            CREATE INDEX IF NOT EXISTS {words}_trgm ON {words} USING gist (word gist_trgm_ops);
+            -- Typo candidates: a first letter and a range of lengths (Meilisearch's rules).
+            CREATE INDEX IF NOT EXISTS {words}_shape ON {words} (left(word, 1), length(word));
+            -- Words by prefix, compared byte by byte whatever the database's collation.
+            CREATE INDEX IF NOT EXISTS {words}_prefix ON {words} (word text_pattern_ops);
+            -- Superseded by the two above (a trigram index made every new word dearer).
+            DROP INDEX IF EXISTS {words}_trgm;
         """
 
     async def _ensure_pg_trgm(self) -> None:
@@ -142,9 +156,12 @@ class PostgresFTSBackend:
     async def reset(self) -> None:
         """Remove every document and word; the tables and indexes stay."""
         with _as_search_errors():
-            await self._client.execute_script(
-                f"TRUNCATE {self.documents_table}, {self.words_table}"
-            )
+            try:
+                await self._client.execute_script(
+                    f"TRUNCATE {self.documents_table}, {self.words_table}"
+                )
+            finally:
+                self._vocabulary.changed()
 
     # -- writes ---------------------------------------------------------------
 

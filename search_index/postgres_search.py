@@ -1,50 +1,90 @@
-"""The statements of a PostgreSQL full-text search: counts, facets, a page, "did you mean".
+"""The statements of a PostgreSQL full-text search: one for the page, its total and its facets.
 
-A search is a few statements in one transaction, planned for their parameters
-(asyncpg prepares every statement, and a generic plan cannot tell a word found
-everywhere from a rare one) and without sequential scans. Costs stay bounded for
-words found nearly everywhere (DESIGN §8): the total and facet counts are exact,
-from one pass over the matches' small columns; ts_rank_cd ranks the `RANK_LIMIT`
-newest matches (found by walking the created_at index when matches are dense),
-and later pages continue newest first, as in the SQLite backend.
+A search is at most two round trips, outside any transaction: a look-up in the
+vocabulary (typo alternatives and word counts, usually remembered from an
+earlier search: `postgres_vocabulary`), then one statement that finds the newest
+`COUNT_LIMIT` + 1 matches and derives everything from them (DESIGN §8: costs
+stay bounded for words found nearly everywhere):
+
+- the total: exact up to `COUNT_LIMIT` matches. Beyond, exact when every match
+  had to be read anyway (the GIN index, below); otherwise estimated from how
+  densely the newest matches fill the index (`total_is_exact` False), as the
+  SQLite engine does and as Meilisearch's maxTotalHits;
+- facet counts: over the newest `COUNT_LIMIT` matches, scaled to the total;
+- relevance: ts_rank_cd over the newest `RANK_LIMIT` matches (`WALK_LIMIT` when
+  they are too many to count), exact matches before matches that need a typo;
+  positions past them continue newest first;
+- the page: its documents are read in the same statement.
+
+The newest matches are found one of two ways, chosen by the vocabulary's
+estimate of how densely the query's matches fill the index:
+
+- a walk down the created_at index, testing each document's tsvector (kept in
+  the row, `postgres_fts`) until `WALK_LIMIT` + 1 matched: about
+  WALK_LIMIT / density documents, however many match. Such queries' totals are
+  estimates, and their facets and ranking use the newest `WALK_LIMIT` matches;
+- the GIN index: every match read (and so counted exactly), the newest
+  `COUNT_LIMIT` + 1 kept: about one step per match.
+
+A walk is bounded: it gives up after `WALK_MARGIN` times the documents the
+estimate said it would need, and the same statement then reads the GIN index.
+A wrong estimate costs time, never a result.
+
+A filter on a facet whose counts are asked for applies to every count but that
+facet's own (the contract's convention): such a facet counts its own set of
+newest matches, found the same way, in the same statement.
+
+Pages past the newest `COUNT_LIMIT` matches (rare) take one more statement; a
+search that finds nothing takes a few more for "did you mean".
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from search_index.backend import FACETS, SearchHit, SearchPage, SearchQuery
 from search_index.highlight import Matches, highlight, snippet
-from search_index.postgres_tsvector import QueryPlan, build_plan
+from search_index.postgres_tsvector import MIN_PREFIX_LENGTH, QueryPlan, build_plan
 from search_index.postgres_vocabulary import Vocabulary
 from search_index.query_syntax import ParsedQuery, parse_query
 
-RANK_LIMIT = 500
-# Walking the created_at index costs about this many times more per document
-# than a match found through the GIN index, for the choice of plan.
-WALK_COST = 4
+COUNT_LIMIT = 500  # matches found through the GIN index: counted exactly, faceted, ranked
+RANK_LIMIT = 500  # of those, how many relevance orders (at most COUNT_LIMIT)
+# Matches too many to count: a walk reads the newest this many, which give the
+# estimate, the facet counts and the ranked sample (walking costs per document:
+# fewer than for a count; as the SQLite engine's COMMON_RANK_LIMIT).
+WALK_LIMIT = 250
+# A document walked in the created_at index costs about this many matches read
+# through the GIN index, for the choice (on the standard dataset: about 1 us per
+# document walked, 4 us per match read, counted and sorted).
+WALK_COST = 0.25
+WALK_MARGIN = 3  # a walk reads at most this many times the documents the estimate needs
 MAX_FACET_VALUES = 100
 MAX_PER_PAGE = 100
 MAX_OFFSET = 10**9
 # ts_rank_cd weights in PostgreSQL's order {D, C, B, A}: body C, tags B, title A.
 RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 _ORDER = "created_at DESC NULLS LAST, id DESC"
-# For the statements of a search (see the module docstring): plans made for
-# these words, not cached ones; and never a sequential scan, which would read
-# every document's tsvector (the planner does not count the cost of fetching
-# one stored out of line).
-PLANNER_SETTINGS = "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_seqscan = off"
-# For the vocabulary's statements, between those of a search: see `postgres_vocabulary`.
-VOCABULARY_SETTINGS = "SET LOCAL enable_seqscan = on"
+_CANDIDATE = "row_id, id, created_at, kind, topic, tags, stage, sector, solved"
+_HIT = ("id", "kind", "url", "title", "body", "topic", "author", "solved", "created_at")
+# The statement's rows: hits, facet counts and the statistics of each set of matches.
+_OUTPUT = {
+    "part": "text", "name": "text", "n": "bigint", "id": "text", "kind": "text", "url": "text",
+    "title": "text", "body": "text", "topic": "text", "author": "text", "solved": "boolean",
+    "created_at": "timestamptz", "value": "text", "tag_set": "text[]", "seen": "bigint",
+    "matched": "bigint",
+}
 _FILTERS = {
     "kind": "kind = ANY({})", "topic": "topic = ANY({})", "tags": "tags && {}",
     "stage": "stage = ANY({})", "sector": "sector = ANY({})", "solved": "solved = ANY({})",
 }
+_MAIN = "matches"
 
 
 class PostgresSearch:
@@ -59,71 +99,64 @@ class PostgresSearch:
 
     async def search(self, query: SearchQuery) -> SearchPage:
         """Run `query`; see the module docstring for the bounds on very common words."""
-        page = max(1, query.page)
-        per_page = min(max(1, query.per_page), MAX_PER_PAGE)
-        facets = list(dict.fromkeys(query.facets))
-        unknown = [name for name in facets if name not in FACETS]
-        if unknown:
-            raise ValueError(f"Unknown facets {unknown}: use {FACETS}")
-        filters = _filters(query.filters)
-        parsed = parse_query(query.text)
-        principals = [p for p in dict.fromkeys(query.principals) if p]
-        if parsed.is_empty or not principals:
-            return SearchPage(hits=[], total=0, page=page, per_page=per_page)
-        return await self._run(
-            _Search(parsed, principals, filters, facets, query.sort, page, per_page)
-        )
+        search = checked(query)
+        if search.parsed.is_empty or not search.principals:
+            return SearchPage(hits=[], total=0, page=search.page, per_page=search.per_page)
+        return await self._run(search)
 
     async def _run(self, search: _Search) -> SearchPage:
-        async with self._client._in_transaction() as db:
-            # The vocabulary first: PLANNER_SETTINGS would force its trigram index
-            # on it, which is slower than reading the small table.
-            alternatives = await self._vocabulary.typo_alternatives(db, search.parsed.words)
-            await db.execute_script(PLANNER_SETTINGS)
-            plan = build_plan(search.parsed, alternatives)
-            found = _Matches(
-                self.documents_table, plan, search.principals, search.filters, search.facets
-            )
-            total, counts, size = _read_stats(await db.execute_query_dict(*found.stats()))
-            offset = min((search.page - 1) * search.per_page, MAX_OFFSET)
-            ids: list[str] = []
-            if offset < total:
-                for sql, values in found.page(search.sort, offset, search.per_page, total, size):
-                    ids += [row["id"] for row in await db.execute_query_dict(sql, values)]
-            rows = await self._documents(db, ids)
-            did_you_mean = None
-            if total == 0:
-                did_you_mean = await self._did_you_mean(db, search)
+        db = self._client
+        found = await self.prepare(db, search)
+        offset = min((search.page - 1) * search.per_page, MAX_OFFSET)
+        result = found.read(await db.execute_query_dict(
+            *found.statement(search.sort, offset, search.per_page)
+        ))
+        rows = result.hits
+        end = offset + search.per_page
+        if end > result.served and result.total > result.served and offset < result.total:
+            start = max(offset, result.served)  # the statement's are the newest `served`
+            rows += await db.execute_query_dict(*found.older(start, end - start, result.total))
+        did_you_mean = None
+        if result.total == 0:
+            did_you_mean = await self._did_you_mean(db, search)
         return SearchPage(
-            hits=[_hit(row, plan.matches) for row in rows],
-            total=total, facets={name: counts.get(name, {}) for name in search.facets},
+            hits=[_hit(row, found.plan.matches) for row in rows],
+            total=result.total, total_is_exact=result.exact,
+            facets={name: result.facets.get(name, {}) for name in search.facets},
             did_you_mean=did_you_mean, page=search.page, per_page=search.per_page,
         )
 
-    async def _documents(self, db: BaseDBAsyncClient, ids: list[str]) -> list[dict[str, Any]]:
-        if not ids:
-            return []
-        rows = await db.execute_query_dict(
-            f"""SELECT id, kind, url, title, body, topic, author, solved, created_at
-                FROM {self.documents_table} WHERE id = ANY($1::text[])""",
-            [ids],
+    async def prepare(self, db: BaseDBAsyncClient, search: _Search) -> _Matches:
+        """The statements of `search`, its words looked up in the vocabulary."""
+        prefix = _prefix(search.parsed)
+        lookup = await self._vocabulary.lookup(db, search.parsed, prefix)
+        plan = build_plan(search.parsed, lookup.alternatives)
+        if prefix in lookup.completions:
+            # Highlighting marks the words the prefix starts instead of testing
+            # every word of every hit (the tsquery still matches the prefix).
+            marks = plan.matches
+            plan = replace(plan, matches=Matches(
+                marks.words | set(lookup.completions[prefix]),
+                tuple(p for p in marks.prefixes if p != prefix), marks.phrases,
+            ))
+        return _Matches(
+            self.documents_table, plan, search.principals, search.filters, search.facets,
+            size=lookup.size, density=lookup.density(search.parsed, prefix),
         )
-        by_id = {row["id"]: row for row in rows}
-        return [by_id[i] for i in ids if i in by_id]
 
     async def _did_you_mean(self, db: BaseDBAsyncClient, search: _Search) -> str | None:
         """A respelling of unknown words that finds something these principals may see."""
-        await db.execute_script(VOCABULARY_SETTINGS)
         corrections = await self._vocabulary.corrections(db, search.parsed)
         if not corrections:
             return None
         corrected = search.parsed.replace_words(corrections)
-        alternatives = await self._vocabulary.typo_alternatives(db, corrected.words)
-        await db.execute_script(PLANNER_SETTINGS)
-        plan = build_plan(corrected, alternatives)
-        found = _Matches(self.documents_table, plan, search.principals, search.filters, [])
-        total, _, _ = _read_stats(await db.execute_query_dict(*found.stats()))
-        return corrected.text() if total else None
+        prefix = _prefix(corrected)
+        lookup = await self._vocabulary.lookup(db, corrected, prefix)
+        found = _Matches(
+            self.documents_table, build_plan(corrected, lookup.alternatives),
+            search.principals, search.filters, [], size=lookup.size, density=0.0,
+        )
+        return corrected.text() if await db.execute_query_dict(*found.exists()) else None
 
 
 @dataclass(frozen=True)
@@ -138,6 +171,39 @@ class _Search:
     page: int
     per_page: int
 
+
+@dataclass
+class _Result:
+    """What the statement found: the page's rows, the total and the facet counts.
+
+    `served` is how many of the newest matches the statement ordered: positions
+    past it are read by `_Matches.older`.
+    """
+
+    hits: list[dict[str, Any]]
+    total: int
+    exact: bool
+    served: int
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def checked(query: SearchQuery) -> _Search:
+    """`query` checked (unknown facets and filters are programming errors) and parsed."""
+    facets = list(dict.fromkeys(query.facets))
+    unknown = [name for name in facets if name not in FACETS]
+    if unknown:
+        raise ValueError(f"Unknown facets {unknown}: use {FACETS}")
+    filters = _filters(query.filters)
+    return _Search(
+        parse_query(query.text), [p for p in dict.fromkeys(query.principals) if p], filters,
+        facets, query.sort, max(1, query.page), min(max(1, query.per_page), MAX_PER_PAGE),
+    )
+
+
+def _prefix(parsed: ParsedQuery) -> str | None:
+    """The word being typed, when it is long enough to match as a prefix (`build_plan`)."""
+    last = parsed.last_word
+    return last if last is not None and len(last) >= MIN_PREFIX_LENGTH else None
 
 
 def _filters(requested: Mapping[str, Sequence[str]]) -> dict[str, list[Any]]:
@@ -159,148 +225,274 @@ def _filters(requested: Mapping[str, Sequence[str]]) -> dict[str, list[Any]]:
 
 
 class _Matches:
-    """The statements of one search: the total with the facet counts, and a page of ids.
+    """The statements of one search (see the module docstring).
 
-    The text match, the ACL and the filters on facets nobody asked to count
-    restrict every statement; filters on counted facets are applied per count,
-    since a facet's counts ignore their own filter.
+    `size` is the number of documents in the index and `density` the share of
+    them the query is expected to match (both estimates, from the vocabulary).
     """
 
     def __init__(
         self, documents: str, plan: QueryPlan, principals: list[str],
-        filters: dict[str, list[Any]], facets: list[str],
+        filters: dict[str, list[Any]], facets: list[str], *, size: int, density: float,
     ) -> None:
         self.documents = documents
         self.plan = plan
         self.principals = principals
         self.filters = filters
         self.facets = facets
+        self.size = max(1, size)
+        self.density = density
+        self.walk = self.walk_rows(WALK_LIMIT + 1)
         self.values: list[Any] = []
+        self._params: dict[tuple[str, str], str] = {}
 
-    def _param(self, value: Any, cast: str) -> str:
+    # -- parameters and conditions ------------------------------------------------
+
+    def _param(self, value: Any, cast: str, key: str | None = None) -> str:
+        """A placeholder for `value`; with `key`, one placeholder however often used."""
+        if key is not None and (key, cast) in self._params:
+            return self._params[key, cast]
         self.values.append(value)
-        return f"${len(self.values)}::{cast}"
+        placeholder = f"${len(self.values)}::{cast}"
+        if key is not None:
+            self._params[key, cast] = placeholder
+        return placeholder
 
-    def _start(self, *, walk: bool = False) -> tuple[str, dict[str, str]]:
-        """A fresh statement: its WHERE clause, and the filters left to apply later."""
+    def _start(self) -> None:
         self.values = []
-        query = self._param(self.plan.tsquery, "tsquery")
-        # ts_match_vq() is @@ as a function, which no index can answer: the
-        # planner then walks the created_at index and stops once it has enough.
+        self._params = {}
+
+    def _conditions(self, *, walk: bool, without: str | None = None) -> str:
+        """The text match, the ACL and every filter but `without`'s.
+
+        ts_match_vq() is @@ as a function, which no index answers: the walk's
+        test of the document in hand. `tsv @@` is answered by the GIN index.
+        """
+        query = self._param(self.plan.tsquery, "tsquery", "query")
         match = f"ts_match_vq(tsv, {query})" if walk else f"tsv @@ {query}"
-        conditions = [match, f"acl && {self._param(self.principals, 'text[]')}"]
-        late = {}
+        conditions = [match, f"acl && {self._param(self.principals, 'text[]', 'acl')}"]
         for name, accepted in self.filters.items():
-            clause = _FILTERS[name].format(
-                self._param(accepted, "boolean[]" if name == "solved" else "text[]")
-            )
-            if name in self.facets:
-                late[name] = clause
-            else:
-                conditions.append(clause)
-        return " AND ".join(conditions), late
+            if name != without:
+                cast = "boolean[]" if name == "solved" else "text[]"
+                conditions.append(_FILTERS[name].format(self._param(accepted, cast, name)))
+        return " AND ".join(conditions)
 
-    def stats(self) -> tuple[str, list[Any]]:
-        """Rows (part, value, tag_set, n, size), in one pass over the matches: the
-        total (part "total"), each requested facet's counts by value, and for tags
-        by set of tags (`tag_set`), which `_read_stats` adds up per tag.
+    # -- how to find the newest matches -----------------------------------------------
 
-        `size` is the number of documents as last analysed (-1 if never).
-        """
-        where, late = self._start()
-        total = f"count(*) FILTER (WHERE {_all(late.values())})"
-        size = f"(SELECT reltuples FROM pg_class WHERE oid = '{self.documents}'::regclass)"
-        if not self.facets:
-            return (f"SELECT 'total' AS part, NULL AS value, NULL AS tag_set, {total} AS n, "
-                    f"{size} AS size FROM {self.documents} WHERE {where}"), self.values
-        part, value, n = [], [], []
-        for name in self.facets:
-            shown = "CASE WHEN solved THEN 'true' ELSE 'false' END" if name == "solved" else name
-            others = _all(c for f, c in late.items() if f != name)
-            part.append(f"WHEN GROUPING({name}) = 0 THEN '{name}'")
-            value.append(f"WHEN GROUPING({name}) = 0 THEN {'NULL' if name == 'tags' else shown}")
-            n.append(f"WHEN GROUPING({name}) = 0 THEN count(*) FILTER (WHERE {others})")
-        tag_set = "CASE WHEN GROUPING(tags) = 0 THEN tags END" if "tags" in self.facets else "NULL"
-        sets = ", ".join(["()", *(f"({name})" for name in self.facets)])
-        return f"""
-            SELECT CASE {" ".join(part)} ELSE 'total' END AS part,
-                   CASE {" ".join(value)} END AS value, {tag_set} AS tag_set,
-                   CASE {" ".join(n)} ELSE {total} END AS n, {size} AS size
-            FROM {self.documents} WHERE {where} GROUP BY GROUPING SETS ({sets})""", self.values
+    def walk_rows(self, wanted: int) -> int:
+        """How many documents a walk for the `wanted` newest matches may read, or 0
+        when reading every match through the GIN index should cost less."""
+        expected = self.density * self.size
+        if self.density <= 0 or wanted * self.size * WALK_COST >= expected * expected:
+            return 0
+        limit = math.ceil(WALK_MARGIN * wanted / self.density)
+        return limit if limit < self.size else 0
 
-    def page(
-        self, sort: str, offset: int, limit: int, total: int, size: float
-    ) -> list[tuple[str, list[Any]]]:
-        """Statements whose rows (id) are positions offset+1 .. offset+limit, in order.
+    def _candidates(self, name: str, without: str | None = None) -> str:
+        """CTEs naming `name` the newest matches, newest first (n = 1): (row_id, id,
+        created_at, the facets, n, matched). `matched`, the number of matches, is
+        known when the GIN index found them all (the newest COUNT_LIMIT + 1 kept);
+        NULL after a walk (the newest WALK_LIMIT + 1)."""
+        bitmap = f"""
+            SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n, matched
+            FROM (
+                SELECT *, count(*) OVER () AS matched FROM (
+                    SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector, solved
+                    FROM {self.documents} WHERE {self._conditions(walk=False, without=without)}
+                    OFFSET 0
+                ) found ORDER BY {_ORDER} LIMIT {COUNT_LIMIT + 1}
+            ) newest"""
+        if not self.walk:
+            return f"{name} AS MATERIALIZED ({bitmap})"
+        # The walk's length is a parameter: the statement's text, and so its
+        # prepared plan, is the same for every word.
+        walked, wanted = f"{name}_walked", WALK_LIMIT + 1
+        return f"""{walked} AS MATERIALIZED (
+                SELECT {_CANDIDATE} FROM (
+                    SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector,
+                           solved, ({self._conditions(walk=True, without=without)}) AS hit
+                    FROM {self.documents} ORDER BY {_ORDER}
+                    LIMIT {self._param(self.walk, "bigint", "walk")}
+                ) walk WHERE hit LIMIT {wanted}
+            ), {name} AS MATERIALIZED (
+                SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n,
+                       NULL::bigint AS matched
+                FROM {walked} WHERE (SELECT count(*) FROM {walked}) >= {wanted}
+                UNION ALL
+                SELECT * FROM ({bitmap}) fallback
+                WHERE (SELECT count(*) FROM {walked}) < {wanted}
+            )"""
 
-        Relevance ranks the `RANK_LIMIT` newest matches (exact before typo matches,
-        then ts_rank_cd); positions past those continue newest first.
-        """
-        if sort == "newest" or offset >= RANK_LIMIT:
-            return [self._newest(offset, limit, total, size)]
-        candidates = self._rows(0, RANK_LIMIT, total, size)
-        tier = f"d.tsv @@ {self._param(self.plan.exact, 'tsquery')}" if self.plan.exact else "true"
+    # -- the statement ----------------------------------------------------------------
+
+    def statement(self, sort: str, offset: int, limit: int) -> tuple[str, list[Any]]:
+        """The search's statement: the hits at positions offset+1 .. offset+limit (as far
+        as the newest COUNT_LIMIT matches go), the facet counts and the statistics."""
+        self._start()
+        own = [name for name in self.facets if name in self.filters]
+        ctes = [self._candidates(_MAIN)]
+        ctes += [self._candidates(f"own_{name}", without=name) for name in own]
+        parts = [self._stats(_MAIN), *(self._stats(f"own_{name}") for name in own)]
+        shared = [name for name in self.facets if name not in own]
+        if shared:
+            parts.append(self._facet_counts(_MAIN, shared))
+        parts += [self._facet_counts(f"own_{name}", [name]) for name in own]
+        first, last = offset + 1, min(offset + limit, COUNT_LIMIT)
+        if first <= last:
+            ctes.append(self._ordered(sort, first, last))
+            parts.append(_select(
+                "ordered o JOIN {docs} d ON d.ctid = o.row_id".format(docs=self.documents),
+                part="'hit'", n="o.position", **{c: f"d.{c}" for c in _HIT},
+                where=f"o.position BETWEEN {first} AND {last}",
+            ))
+        return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts), self.values
+
+    def _ordered(self, sort: str, first: int, last: int) -> str:
+        """CTE `ordered` (row_id, position) covering positions first .. last, as far as
+        the newest matches read go (`_served`)."""
+        newest = (f"SELECT row_id, n AS position FROM {_MAIN} WHERE n > {{}} "
+                  f"AND n <= {_served('')} AND n BETWEEN {first} AND {last}")
+        if sort == "newest" or first > RANK_LIMIT:
+            return f"ordered AS ({newest.format(0)})"
+        query = self._param(self.plan.tsquery, "tsquery", "query")
+        rank = f"ts_rank_cd('{RANK_WEIGHTS}', d.tsv, {query}) DESC"
+        if self.plan.exact:  # Meilisearch's "typo" rule: exact matches first
+            rank = f"d.tsv @@ {self._param(self.plan.exact, 'tsquery', 'exact')} DESC, {rank}"
         ranked = f"""
-            WITH candidates AS ({candidates}), ranked AS (
-                SELECT c.id, row_number() OVER (
-                    ORDER BY {tier} DESC, ts_rank_cd('{RANK_WEIGHTS}', d.tsv, $1::tsquery) DESC,
-                    c.created_at DESC NULLS LAST, c.id DESC
-                ) AS position
-                FROM candidates c JOIN {self.documents} d ON d.ctid = c.row_id
+            SELECT row_id, position FROM (
+                SELECT c.row_id, row_number() OVER (ORDER BY {rank}, c.n) AS position
+                FROM {_MAIN} c JOIN {self.documents} d ON d.ctid = c.row_id
+                WHERE c.n <= {_ranked('c.')}
+            ) ranked WHERE position BETWEEN {first} AND {last}"""
+        return f"ordered AS ({ranked} UNION ALL {newest.format(_ranked(''))})"
+
+    def _stats(self, name: str) -> str:
+        """The number of matches read, every match's count after the GIN index, and
+        after a walk that found more than COUNT_LIMIT, how many documents the walk
+        read up to its last match: its position in the date index, counted in the
+        index alone (a row comparison in the index's order). Undated documents come
+        last: NULL, when the walk reached them."""
+        seen = f"""CASE WHEN max(matched) IS NULL AND count(*) > {WALK_LIMIT} THEN (
+                SELECT (
+                    SELECT count(*) FROM {self.documents} d
+                    WHERE (d.created_at, d.id) >= (last.created_at, last.id)
+                ) FROM {name} last WHERE last.n = {WALK_LIMIT + 1}
+            ) END"""
+        return _select(
+            name, part="'stats'", name=f"'{name}'", n="count(*)", seen=seen,
+            matched="max(matched)",
+        )
+
+    def _facet_counts(self, name: str, facets: list[str]) -> str:
+        """Rows (name, value or tag_set, n): counts over the newest matches read of set
+        `name` (`_served`), per value (tags: per set of tags, added up by `read`)."""
+        if len(facets) == 1:
+            facet = facets[0]
+            return _select(
+                name, part="'facet'", name=f"'{facet}'", n="count(*)",
+                value="NULL" if facet == "tags" else _shown(facet),
+                tag_set="tags" if facet == "tags" else "NULL",
+                where=f"n <= {_served('')}", group=f"GROUP BY {facet}",
             )
-            SELECT id FROM ranked WHERE position > {offset} AND position <= {offset + limit}
-            ORDER BY position"""
-        statements = [(ranked, self.values)]
-        if offset + limit > RANK_LIMIT:  # the page runs past the ranked matches
-            statements.append(self._newest(RANK_LIMIT, offset + limit - RANK_LIMIT, total, size))
-        return statements
+        which = " ".join(f"WHEN GROUPING({f}) = 0 THEN '{f}'" for f in facets)
+        value = " ".join(
+            f"WHEN GROUPING({f}) = 0 THEN {_shown(f)}" for f in facets if f != "tags"
+        )
+        return _select(
+            name, part="'facet'", name=f"CASE {which} END", n="count(*)",
+            value=f"CASE {value} END" if value else "NULL",
+            tag_set="CASE WHEN GROUPING(tags) = 0 THEN tags END" if "tags" in facets else "NULL",
+            where=f"n <= {_served('')}",
+            group=f"GROUP BY GROUPING SETS ({', '.join(f'({f})' for f in facets)})",
+        )
 
-    def _newest(self, offset: int, limit: int, total: int, size: float) -> tuple[str, list[Any]]:
-        rows = self._rows(offset, limit, total, size)
-        return f"SELECT id FROM ({rows}) p ORDER BY {_ORDER}", self.values
+    def read(self, rows: list[dict[str, Any]]) -> _Result:
+        """The statement's rows as hits in order, the total and the facet counts."""
+        hits = sorted((row for row in rows if row["part"] == "hit"), key=lambda r: r["n"])
+        totals = {
+            row["name"]: self._total(row["n"], row["seen"], row["matched"])
+            for row in rows if row["part"] == "stats"
+        }
+        total, exact, served = totals[_MAIN]
+        counts: dict[str, Counter[str]] = {}
+        own = {name for name in self.facets if name in self.filters}
+        for row in rows:
+            if row["part"] != "facet":
+                continue
+            name = row["name"]
+            found = counts.setdefault(name, Counter())
+            if name == "tags":
+                found.update({tag: row["n"] for tag in set(row["tag_set"] or ()) if tag})
+            elif row["value"]:
+                found[row["value"]] += row["n"]
+        facets = {}
+        for name, found in counts.items():
+            of, _, sample = totals[f"own_{name}" if name in own else _MAIN]
+            scale = of / sample if sample else 0.0
+            scaled = {value: max(1, round(n * scale)) for value, n in found.items() if n}
+            facets[name] = dict(
+                sorted(scaled.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES]
+            )
+        return _Result(hits, total, exact, served, facets)
 
-    def _rows(self, offset: int, limit: int, total: int, size: float) -> str:
-        """A select of (row_id, id, created_at) for the newest matches offset+1 .. offset+limit.
+    def _total(
+        self, rows: int, seen: int | None, matched: int | None
+    ) -> tuple[int, bool, int]:
+        """A set's number of matches, whether it is exact, and how many of the newest
+        were read and ordered (see the module docstring)."""
+        if matched is not None:  # the GIN index read every match
+            return matched, True, min(rows, COUNT_LIMIT)
+        if rows <= WALK_LIMIT:
+            return rows, True, rows
+        # The walk met `rows` matches in its first `seen` documents (about all of
+        # them when it reached the undated ones, which come last).
+        return max(rows, round(rows * self.size / (seen or self.size))), False, WALK_LIMIT
 
-        Walking the created_at index meets a match every size/total documents,
-        each costing about `WALK_COST` times a match found through the GIN index:
-        the cheaper way is chosen here, where the number of matches is known.
-        """
-        walk = size > 0 and (offset + limit) * size * WALK_COST < total * total
-        where, late = self._start(walk=walk)
-        where = " AND ".join([where, *late.values()])
+    # -- other statements -------------------------------------------------------------
+
+    def older(self, offset: int, limit: int, total: int) -> tuple[str, list[Any]]:
+        """The hits at positions offset+1 .. offset+limit, newest first (past the
+        statement's newest matches); a walk when matches are dense, else the GIN index."""
+        self._start()
+        walk = total > 0 and (offset + limit) * self.size * WALK_COST < total * total
+        conditions = self._conditions(walk=walk)
+        columns = ", ".join(_HIT)
         if walk:
-            source = f"{self.documents} WHERE {where}"
+            source = f"{self.documents} WHERE {conditions}"
         else:  # OFFSET 0: find the matches first, then sort them
-            source = f"(SELECT ctid, id, created_at FROM {self.documents} WHERE {where} OFFSET 0) m"
-        return (f"SELECT ctid AS row_id, id, created_at FROM {source} "
-                f"ORDER BY {_ORDER} OFFSET {offset} LIMIT {limit}")
+            source = f"(SELECT {columns} FROM {self.documents} WHERE {conditions} OFFSET 0) m"
+        return (f"SELECT {columns} FROM {source} ORDER BY {_ORDER} "
+                f"OFFSET {offset} LIMIT {limit}"), self.values
+
+    def exists(self) -> tuple[str, list[Any]]:
+        """A statement with a row when anything matches."""
+        self._start()
+        where = self._conditions(walk=False)
+        return f"SELECT 1 AS found FROM {self.documents} WHERE {where} LIMIT 1", self.values
 
 
-def _all(clauses: Iterable[str]) -> str:
-    return " AND ".join(clauses) or "true"
+def _served(row: str) -> str:
+    """How many of a set's newest matches are ordered and counted per facet: all
+    COUNT_LIMIT the GIN index kept, or the WALK_LIMIT a walk read (`matched` NULL)."""
+    return f"CASE WHEN {row}matched IS NULL THEN {WALK_LIMIT} ELSE {COUNT_LIMIT} END"
 
 
-def _read_stats(rows: list[dict[str, Any]]) -> tuple[int, dict[str, dict[str, int]], float]:
-    """The total, each facet's counts (most frequent first) and the analysed size."""
-    total, size = 0, -1.0
-    counts: dict[str, Counter[str]] = {}
-    for row in rows:
-        size = row["size"]
-        if row["part"] == "total":
-            total = row["n"]
-        elif row["part"] == "tags":
-            counts.setdefault("tags", Counter()).update(
-                {tag: row["n"] for tag in set(row["tag_set"] or ()) if tag}
-            )
-        elif row["value"]:
-            counts.setdefault(row["part"], Counter())[row["value"]] += row["n"]
-    return total, {
-        name: dict(sorted(
-            ((value, n) for value, n in found.items() if n), key=lambda kv: (-kv[1], kv[0])
-        )[:MAX_FACET_VALUES])
-        for name, found in counts.items()
-    }, size
+def _ranked(row: str) -> str:
+    """How many of a set's newest matches relevance orders (see `_served`)."""
+    return (f"CASE WHEN {row}matched IS NULL THEN {min(RANK_LIMIT, WALK_LIMIT)} "
+            f"ELSE {RANK_LIMIT} END")
+
+
+def _shown(facet: str) -> str:
+    return "CASE WHEN solved THEN 'true' ELSE 'false' END" if facet == "solved" else facet
+
+
+def _select(
+    source: str, *, where: str = "", group: str = "", **columns: str
+) -> str:
+    """A SELECT of the statement's output columns (`_OUTPUT`), NULL where not given."""
+    listed = ", ".join(f"{columns.get(c, 'NULL')}::{cast} AS {c}" for c, cast in _OUTPUT.items())
+    return f"SELECT {listed} FROM {source} {'WHERE ' + where if where else ''} {group}"
 
 
 def _hit(row: dict[str, Any], matches: Matches) -> SearchHit:

@@ -87,7 +87,7 @@ async def search(request: Request) -> Response:
             unavailable = True
         # Instant results would log every keystroke: log searches people submit.
         if results is not None and not is_htmx(request) and query.page == 1 and query.text:
-            await services.log_search(query.text, results.total)
+            request.app.state.search_log.add(query.text, results.total)
     topics = {t.slug: t.name for t in await all_topics()}
     threads: dict[str, tuple[str, str]] = {}
     if results is not None:
@@ -130,6 +130,7 @@ async def gaps(request: Request) -> Response:
         raise SignInRequired()
     if not permissions.is_moderator(user):
         raise NotAllowed("Only moderators can see this page.")
+    await request.app.state.search_log.flush()  # this process's latest searches too
     return render(request, "search/gaps.html", gaps=await services.search_gaps())
 
 

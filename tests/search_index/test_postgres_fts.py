@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from tortoise import Tortoise
 
-from search_index import postgres_search
+from search_index import postgres_search, postgres_vocabulary
 from search_index.backend import (
     BackendUnavailable,
     SearchDoc,
@@ -24,7 +24,7 @@ from search_index.backend import (
     SearchQuery,
 )
 from search_index.postgres_fts import PostgresFTSBackend
-from search_index.postgres_search import _Matches
+from search_index.postgres_search import _Matches, checked
 from search_index.postgres_tsvector import build_plan
 from search_index.query_syntax import parse_query
 from tests.contract.conftest import T0, _connect, _postgres_answers, _postgres_url, doc
@@ -67,7 +67,7 @@ async def vocabulary(engine: PostgresFTSBackend) -> dict[str, int]:
 
 
 async def analyse(engine: PostgresFTSBackend) -> None:
-    await engine._client.execute_script(f"ANALYZE {engine.documents_table}")
+    await engine._client.execute_script(f"VACUUM ANALYZE {engine.documents_table}")
 
 
 def many(count: int) -> list[SearchDoc]:
@@ -198,65 +198,102 @@ async def test_the_vocabulary_counts_documents_and_forgets_words_no_document_hol
     assert await vocabulary(backend) == {}
 
 
-# -- plans: the GIN index, whatever the cached plans -----------------------------------
+# -- plans: bounded work, whatever the word and the cached plans -----------------------
 
 
-def matches(engine: PostgresFTSBackend, text: str, facets: list[str] | None = None) -> _Matches:
-    plan = build_plan(parse_query(text), {})
-    return _Matches(engine.documents_table, plan, ["public"], {}, facets or [])
+async def prepared(engine: PostgresFTSBackend, text: str, **options: Any) -> _Matches:
+    """The statements of a search, as `search` prepares them."""
+    return await engine._search.prepare(engine._client, checked(SearchQuery(text=text, **options)))
+
+
+def literal(value: Any) -> str:
+    if isinstance(value, list):
+        value = "{" + ",".join(f'"{item}"' for item in value) + "}"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 async def explain(
     engine: PostgresFTSBackend, sql: str, values: list[Any], mode: str = "force_custom_plan"
 ) -> str:
-    """The plan of `sql` prepared and executed as a search does, in plan cache `mode`."""
-    literals = []
-    for value in values:
-        if isinstance(value, list):
-            value = "{" + ",".join(f'"{item}"' for item in value) + "}"
-        literals.append("'" + str(value).replace("'", "''") + "'")
+    """The plan of `sql` prepared and run as a search does, in plan cache `mode`."""
     async with engine._client._in_transaction() as db:
-        await db.execute_script(postgres_search.PLANNER_SETTINGS)
         await db.execute_script(f"SET LOCAL plan_cache_mode = {mode}; PREPARE probe AS {sql}")
-        rows = await db.execute_query_dict(f"EXPLAIN EXECUTE probe({', '.join(literals)})")
+        rows = await db.execute_query_dict(
+            f"EXPLAIN (ANALYZE, COSTS OFF) EXECUTE probe({', '.join(map(literal, values))})"
+        )
         await db.execute_script("DEALLOCATE probe")
     return "\n".join(row["QUERY PLAN"] for row in rows)
 
 
+def ran(plan: str, node: str) -> bool:
+    """Whether a `node` of `plan` ran (rather than being planned and never executed)."""
+    return any(node in line and "never executed" not in line for line in plan.splitlines())
+
+
 @pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
-@pytest.mark.parametrize("word", ["common", "scarce"])
-async def test_counting_matches_uses_the_gin_index_for_rare_and_common_words(
-    backend: PostgresFTSBackend, word: str, mode: str
+async def test_a_rare_word_is_found_through_the_gin_index_and_a_common_one_by_walking_dates(
+    backend: PostgresFTSBackend, mode: str
 ) -> None:
     await backend.upsert(many(3000))
     await analyse(backend)
-    plan = await explain(backend, *matches(backend, word, facets=["kind", "tags"]).stats(), mode)
-    assert f"Bitmap Index Scan on {backend.documents_table}_tsv" in plan
-    assert "Seq Scan" not in plan
+    gin = f"Bitmap Index Scan on {backend.documents_table}_tsv"
+    walk = f"Index Scan using {backend.documents_table}_created"
+    found = await prepared(backend, "scarce ", facets=("kind", "tags"))
+    plan = await explain(backend, *found.statement("relevance", 0, 20), mode)
+    assert ran(plan, gin) and walk not in plan and "Seq Scan" not in plan
+    found = await prepared(backend, "common ", facets=("kind", "tags"))
+    plan = await explain(backend, *found.statement("relevance", 0, 20), mode)
+    assert ran(plan, walk) and not ran(plan, gin) and "Seq Scan" not in plan
+    # Only the newest WALK_LIMIT + 1 matches were read, not the 3,000.
+    assert f"rows={postgres_search.WALK_LIMIT + 1} loops=1" in plan
 
 
-async def test_a_page_of_a_word_found_everywhere_walks_the_date_index(
+async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
     backend: PostgresFTSBackend,
 ) -> None:
     await backend.upsert(many(3000))
     await analyse(backend)
-    [(sql, values)] = matches(backend, "common").page("relevance", 0, 20, total=3000, size=3000)
-    plan = await explain(backend, sql, values)
-    assert f"Index Scan using {backend.documents_table}_created" in plan
-    assert "Seq Scan" not in plan
-    [(sql, values)] = matches(backend, "scarce").page("newest", 0, 20, total=3, size=3000)
-    plan = await explain(backend, sql, values)
-    assert f"Bitmap Index Scan on {backend.documents_table}_tsv" in plan
+    # Exclusions do not lower the estimate: the walk is chosen, and finds 3 matches.
+    found = await prepared(backend, "common -plain")
+    assert found.walk
+    plan = await explain(backend, *found.statement("relevance", 0, 20))
+    assert ran(plan, f"Bitmap Index Scan on {backend.documents_table}_tsv")
+    page = await search(backend, "common -plain")
+    assert sorted(hit.id for hit in page.hits) == ["post-1", "post-1001", "post-2001"]
+    assert (page.total, page.total_is_exact) == (3, True)
 
 
-async def test_both_plans_for_a_page_give_the_same_results(
+async def test_totals_are_exact_up_to_the_limit_and_beyond_when_every_match_was_read(
     backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await backend.upsert(many(3000))
+    await analyse(backend)
+    page = await search(backend, "scarce", facets=("kind",))
+    assert (page.total, page.total_is_exact, page.facets) == (3, True, {"kind": {"post": 3}})
+    # The walk reads the newest 251 of 3,000: an estimate, and facets scaled to it.
+    page = await search(backend, "common", facets=("kind",))
+    assert not page.total_is_exact and 2700 <= page.total <= 3300
+    assert page.facets == {"kind": {"post": page.total}}
+    assert len(page.hits) == 50
+    # Through the GIN index every match is read: exact whatever their number.
+    monkeypatch.setattr(postgres_search, "WALK_COST", 10**9)
+    page = await search(backend, "common", facets=("kind",))
+    assert (page.total, page.total_is_exact, page.facets) == (3000, True, {"kind": {"post": 3000}})
+
+
+@pytest.mark.parametrize(("count_limit", "walk_limit"), [(500, 250), (5, 5), (8, 4)])
+async def test_both_plans_for_a_page_give_the_same_results(
+    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch, count_limit: int,
+    walk_limit: int,
 ) -> None:
     await backend.upsert([
         doc(f"post-{n}", "Re: bond", "bond " * (n % 4 + 1), created_at=T0 + timedelta(hours=n % 7))
         for n in range(1, 30)
     ])
     await analyse(backend)
+    monkeypatch.setattr(postgres_search, "COUNT_LIMIT", count_limit)
+    monkeypatch.setattr(postgres_search, "WALK_LIMIT", walk_limit)
+    monkeypatch.setattr(postgres_search, "RANK_LIMIT", min(walk_limit, 3))
     results = []
     for walk_cost in (0, 10**9):  # always walk the date index; never
         monkeypatch.setattr(postgres_search, "WALK_COST", walk_cost)
@@ -265,12 +302,15 @@ async def test_both_plans_for_a_page_give_the_same_results(
             for sort in ("newest", "relevance") for page in (1, 2, 5)
         ])
     assert results[0] == results[1]
+    assert sorted(sum(results[0][3:5], [])) == sorted(sum(results[0][0:2], []))
 
 
+@pytest.mark.parametrize("count_limit", [500, 6])
 async def test_pages_past_the_ranked_matches_continue_without_repeats_or_gaps(
-    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch
+    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch, count_limit: int
 ) -> None:
     monkeypatch.setattr(postgres_search, "RANK_LIMIT", 4)
+    monkeypatch.setattr(postgres_search, "COUNT_LIMIT", count_limit)
     await backend.upsert([
         doc(f"post-{n}", "Re: bond", "bond " * (n % 3 + 1)) for n in range(1, 11)
     ])
@@ -280,6 +320,74 @@ async def test_pages_past_the_ranked_matches_continue_without_repeats_or_gaps(
     assert [len(page) for page in pages] == [3, 3, 3, 1, 0]
     # Past the ranked four, the newest first.
     assert seen[4:] == ["post-6", "post-5", "post-4", "post-3", "post-2", "post-1"]
+
+
+@pytest.mark.parametrize("count_limit", [20, 4])
+async def test_facet_counts_of_a_filtered_facet_come_from_their_own_matches(
+    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch, count_limit: int
+) -> None:
+    monkeypatch.setattr(postgres_search, "COUNT_LIMIT", count_limit)
+    await backend.upsert([
+        doc(f"{'thread' if n % 3 else 'post'}-{n}", "Bond", "bond", topic=f"t{n % 2}")
+        for n in range(1, 13)
+    ])
+    page = await search(
+        backend, "bond", facets=("kind", "topic"), filters={"kind": ("thread",)}
+    )
+    assert (page.total, page.total_is_exact) == (8, True)
+    # Kinds ignore the kind filter (12 matches); topics follow it (8). Past
+    # COUNT_LIMIT, counts are the newest matches' scaled to the total.
+    assert sum(page.facets["kind"].values()) == 12
+    assert sum(page.facets["topic"].values()) == 8
+    if count_limit == 20:
+        assert page.facets == {"kind": {"thread": 8, "post": 4}, "topic": {"t0": 4, "t1": 4}}
+
+
+# -- the vocabulary's memory -------------------------------------------------------------
+
+
+async def test_words_another_process_indexes_become_typo_alternatives_within_the_cache_time(
+    backend: PostgresFTSBackend,
+) -> None:
+    now = [1000.0]
+    backend._vocabulary._clock = lambda: now[0]
+    other = PostgresFTSBackend(
+        backend._client, table_prefix=backend.documents_table.removesuffix("documents")
+    )
+    await backend.upsert([doc("post-1", "Re: a", "bond")])
+    assert await ids(backend, "actuarz ") == []
+    await other.upsert([doc("post-2", "Re: b", "actuary")])
+    assert await ids(backend, "actuarz ") == []  # remembered
+    assert await ids(backend, "actuary ") == ["post-2"]  # exact words never wait
+    now[0] += postgres_vocabulary.CACHE_SECONDS
+    assert await ids(backend, "actuarz ") == ["post-2"]
+    await other.delete(["post-2"])
+    await backend.upsert([doc("post-3", "Re: c", "actuary")])  # this process: at once
+    assert await ids(backend, "actuarz ") == ["post-3"]
+
+
+# -- storage ------------------------------------------------------------------------------
+
+
+async def test_the_tsvector_stays_in_the_row_and_older_tables_are_converted(
+    backend: PostgresFTSBackend,
+) -> None:
+    async def storage() -> str:
+        rows = await backend._client.execute_query_dict(
+            "SELECT attstorage::text AS attstorage FROM pg_attribute WHERE attname = 'tsv' "
+            f"AND attrelid = '{backend.documents_table}'::regclass"
+        )
+        return rows[0]["attstorage"]
+
+    assert await storage() == "m"
+    await backend._client.execute_script(
+        f"ALTER TABLE {backend.documents_table} ALTER COLUMN tsv SET STORAGE EXTERNAL, "
+        "SET (toast_tuple_target = 512)"
+    )
+    await backend.ensure_index()
+    assert await storage() == "m"
+    await backend.upsert([doc("post-1", "Re: a", "bond")])
+    assert await ids(backend, "bond") == ["post-1"]
 
 
 # -- documents -------------------------------------------------------------------------
