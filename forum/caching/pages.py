@@ -124,9 +124,12 @@ class PageCache:
         if page is None:
             return None
         if self.clock() - page.built_at < self.max_age and page.stamp == await stamps.read(stamps.CONTENT):
-            self.pages.move_to_end(key)
+            # While the stamp was read, another request may have dropped or replaced it.
+            if self.pages.get(key) is page:
+                self.pages.move_to_end(key)
             return page
-        del self.pages[key]
+        if self.pages.get(key) is page:
+            del self.pages[key]
         return None
 
     def keep(self, key: tuple[object, ...], page: CachedPage) -> None:

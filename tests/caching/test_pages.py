@@ -204,3 +204,29 @@ async def test_a_page_that_is_not_kept_lets_the_waiting_requests_build_their_own
                                    client.get("/no-such-page"), client.get("/no-such-page"))
     assert [r.status_code for r in results] == [200, 200, 200, 404, 404]
     assert cache.building == {}
+
+
+async def test_a_page_dropped_while_its_stamp_is_read_is_still_served_without_error(
+    client, app, thread, monkeypatch
+):
+    # At expiry under load one request drops the page while others are still
+    # reading the stamp for it: those must not fail.
+    cache = app.state.page_cache
+    await client.get(url(thread))
+    (key,) = cache.pages
+    page = cache.pages[key]
+    current = await stamps.read(stamps.CONTENT)
+    reading, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_read(name: str, connection=None) -> int:
+        reading.set()
+        await release.wait()
+        return current
+
+    monkeypatch.setattr(stamps, "read", slow_read)
+    pending = asyncio.create_task(cache.fresh(key))
+    await reading.wait()
+    del cache.pages[key]  # what an expiring request does meanwhile
+    release.set()
+    assert await pending is page
+    assert key not in cache.pages
