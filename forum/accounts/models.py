@@ -16,7 +16,21 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
-class User(Model):
+class RoleChecks:
+    """What a role allows, for anything with a `role`: a member, or a stand-in for many."""
+
+    role: str
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in (Role.MODERATOR, Role.ADMIN)
+
+    @property
+    def is_mentor(self) -> bool:
+        return self.role == Role.MENTOR
+
+
+class User(RoleChecks, Model):
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=30)
     # Usernames are unique regardless of case: lookups go through this key.
@@ -56,13 +70,6 @@ class User(Model):
     def url(self) -> str:
         return f"/u/{self.username_key}"
 
-    @property
-    def is_moderator(self) -> bool:
-        return self.role in (Role.MODERATOR, Role.ADMIN)
-
-    @property
-    def is_mentor(self) -> bool:
-        return self.role == Role.MENTOR
 
     @property
     def is_admin(self) -> bool:

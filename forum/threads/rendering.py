@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from forum.accounts.models import Role, User
+from forum.accounts.models import Role, RoleChecks, User
 from forum.caching import stamps
 from forum.caching.fragments import Entry, Fragment, FragmentCache, Personal, Slot
 from forum.caching.pages import SCOPE_KEY
@@ -42,7 +42,7 @@ NOBODY = 0  # no member has this id: the stand-in of a class owns no post
 
 
 @dataclass(frozen=True)
-class Viewer:
+class Viewer(RoleChecks):
     """Stands for every member of a class while their shared body is drawn.
 
     It has just what the permission checks read (`id`, `role`), so a template
@@ -52,14 +52,6 @@ class Viewer:
 
     id: int
     role: str
-
-    @property
-    def is_moderator(self) -> bool:
-        return self.role in (Role.MODERATOR, Role.ADMIN)
-
-    @property
-    def is_mentor(self) -> bool:
-        return self.role == Role.MENTOR
 
     def owning(self, post: Post) -> Viewer:
         """The same class, as the author of `post` would see it."""
