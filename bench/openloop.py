@@ -15,9 +15,9 @@ the achieved rate, to say whether the generator kept up — a figure is only
 believable when it did.
 
     python -m bench.openloop --url URL --rate R --seconds S --start-at EPOCH \
-        [--process K --processes P] [--header "Name: value"]...
+        --report FILE [--process K --processes P] [--header "Name: value"]...
 
-prints one JSON line (latencies in milliseconds). `run` starts the processes and
+writes its JSON report (latencies in milliseconds) to --report. `run` starts the processes and
 merges what they report.
 """
 
@@ -27,9 +27,9 @@ import argparse
 import asyncio
 import json
 import math
-import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -278,16 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--connections", type=int, default=CONNECTIONS_PER_PROCESS)
     parser.add_argument("--header", action="append", default=[])
+    parser.add_argument("--report", type=Path, required=True, help="file the JSON report goes to")
     args = parser.parse_args(argv)
     _event_loop_policy()
     target = build_request(args.url, args.header)
     offsets = due_offsets(args.rate, args.seconds, args.process, args.processes)
     report = asyncio.run(drive(target, offsets, args.start_at, args.connections))
-    # The event loop may leave the pipe non-blocking: a report of several hundred
-    # kilobytes would then be cut at the pipe's size.
-    os.set_blocking(sys.stdout.fileno(), True)
-    sys.stdout.write(json.dumps(report) + "\n")
-    sys.stdout.flush()
+    # A file, not stdout: a report of a few hundred kilobytes written to a pipe the
+    # event loop left non-blocking was cut at the pipe's 64 KiB.
+    args.report.write_text(json.dumps(report))
     return 0
 
 
@@ -299,21 +298,24 @@ def run(url: str, rate: float, seconds: float, headers: Sequence[str] = (),
     """Send GET `url` at `rate` requests/s for `seconds` from separate processes; merged figures."""
     count = processes or processes_for(rate)
     start_at = time.time() + 1.0 + 0.2 * count  # every process is up and waiting by then
-    commands = [
-        [sys.executable, "-m", "bench.openloop", "--url", url, "--rate", f"{rate:.3f}",
-         "--seconds", str(seconds), "--start-at", f"{start_at:.6f}", "--process", str(k),
-         "--processes", str(count), *(arg for h in headers for arg in ("--header", h))]
-        for k in range(count)
-    ]
-    children = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 cwd=Path(__file__).resolve().parent.parent)
-                for c in commands]
-    reports = []
-    for child in children:
-        out, err = child.communicate(timeout=seconds + TIMEOUT_S + 60)
-        if child.returncode != 0 or not out.strip():
-            raise SystemExit(f"bench: the open-loop generator failed ({child.returncode}):\n{err}")
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory(prefix="openloop-") as folder:
+        files = [Path(folder) / f"report-{k}.json" for k in range(count)]
+        commands = [
+            [sys.executable, "-m", "bench.openloop", "--url", url, "--rate", f"{rate:.3f}",
+             "--seconds", str(seconds), "--start-at", f"{start_at:.6f}", "--process", str(k),
+             "--processes", str(count), "--report", str(files[k]),
+             *(arg for h in headers for arg in ("--header", h))]
+            for k in range(count)
+        ]
+        children = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     cwd=Path(__file__).resolve().parent.parent)
+                    for c in commands]
+        reports = []
+        for child, report in zip(children, files):
+            _, err = child.communicate(timeout=seconds + TIMEOUT_S + 60)
+            if child.returncode != 0 or not report.exists():
+                raise SystemExit(f"bench: the open-loop generator failed ({child.returncode}):\n{err}")
+            reports.append(json.loads(report.read_text()))
     return merge(reports, rate, seconds)
 
 

@@ -140,3 +140,31 @@ async def test_a_keep_alive_connection_the_server_closed_is_retried_on_a_new_one
     merged = await _drive_against(serve, rate=50, seconds=0.4)
     assert merged["errors"] == {"socket": 0, "status": 0}
     assert merged["statuses"] == {"200": 20}
+
+
+def test_generator_processes_report_every_request_however_long_the_report():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Answer(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        # 6,000 latencies per process: a report well over a pipe's 64 KiB.
+        merged = openloop.run(f"http://127.0.0.1:{server.server_address[1]}/", 3000, 4, processes=2)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert merged["completed"] == 12000
+    assert merged["errors"] == {"socket": 0, "status": 0}
