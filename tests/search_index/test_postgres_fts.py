@@ -366,6 +366,29 @@ async def test_words_another_process_indexes_become_typo_alternatives_within_the
     assert await ids(backend, "actuarz ") == ["post-3"]
 
 
+async def test_the_word_being_typed_marks_the_indexed_words_it_starts(
+    backend: PostgresFTSBackend,
+) -> None:
+    now = [1000.0]
+    backend._vocabulary._clock = lambda: now[0]
+    other = PostgresFTSBackend(
+        backend._client, table_prefix=backend.documents_table.removesuffix("documents")
+    )
+    await backend.upsert([doc("post-1", "Pensions", "Our pension and pensioners.")])
+    [hit] = (await search(backend, "pens")).hits
+    assert (hit.title, hit.snippet) == (
+        "<mark>Pensions</mark>", "Our <mark>pension</mark> and <mark>pensioners</mark>."
+    )
+    # A word another process has just indexed is found at once, marked once the
+    # remembered completions expire.
+    await other.upsert([doc("post-2", "Re: p", "A pensionable salary.")])
+    page = await search(backend, "pens")
+    assert {h.id for h in page.hits} == {"post-1", "post-2"}
+    now[0] += postgres_vocabulary.CACHE_SECONDS
+    page = await search(backend, "pens")
+    assert "<mark>pensionable</mark>" in next(h for h in page.hits if h.id == "post-2").snippet
+
+
 # -- storage ------------------------------------------------------------------------------
 
 
