@@ -346,14 +346,21 @@ async def test_facet_counts_of_a_filtered_facet_come_from_their_own_matches(
 # -- the vocabulary's memory -------------------------------------------------------------
 
 
-async def test_words_another_process_indexes_become_typo_alternatives_within_the_cache_time(
-    backend: PostgresFTSBackend,
-) -> None:
+def _another_process(backend: PostgresFTSBackend) -> tuple[list[float], PostgresFTSBackend]:
+    """A clock for `backend`'s remembered words, and a second backend on the same index
+    (as another web process has)."""
     now = [1000.0]
     backend._vocabulary._clock = lambda: now[0]
     other = PostgresFTSBackend(
         backend._client, table_prefix=backend.documents_table.removesuffix("documents")
     )
+    return now, other
+
+
+async def test_words_another_process_indexes_become_typo_alternatives_within_the_cache_time(
+    backend: PostgresFTSBackend,
+) -> None:
+    now, other = _another_process(backend)
     await backend.upsert([doc("post-1", "Re: a", "bond")])
     assert await ids(backend, "actuarz ") == []
     await other.upsert([doc("post-2", "Re: b", "actuary")])
@@ -369,11 +376,7 @@ async def test_words_another_process_indexes_become_typo_alternatives_within_the
 async def test_the_word_being_typed_marks_the_indexed_words_it_starts(
     backend: PostgresFTSBackend,
 ) -> None:
-    now = [1000.0]
-    backend._vocabulary._clock = lambda: now[0]
-    other = PostgresFTSBackend(
-        backend._client, table_prefix=backend.documents_table.removesuffix("documents")
-    )
+    now, other = _another_process(backend)
     await backend.upsert([doc("post-1", "Pensions", "Our pension and pensioners.")])
     [hit] = (await search(backend, "pens")).hits
     assert (hit.title, hit.snippet) == (
