@@ -19,6 +19,7 @@ import logging
 import pstats
 import re
 import time
+from pathlib import Path
 
 import httpx2
 
@@ -61,7 +62,11 @@ async def measure(args: argparse.Namespace) -> None:
         async with httpx2.AsyncClient(
             transport=transport, base_url="https://testserver", headers=headers
         ) as client:
-            path = args.path or await _thread_path(client, args.database_url, args.thread_ref)
+            words = Path(args.words).read_text().split() if args.words else []
+            path = (
+                f"/search?q={words[0]}" if words
+                else args.path or await _thread_path(client, args.database_url, args.thread_ref)
+            )
             if args.member:
                 await _sign_in(client, args.member, args.password)
             first = await client.get(path)
@@ -71,7 +76,9 @@ async def measure(args: argparse.Namespace) -> None:
             started = time.process_time()
             if profile:
                 profile.enable()
-            for _ in range(args.requests):
+            for number in range(args.requests):
+                if words:  # a different search each time: the answer cache never helps
+                    path = f"/search?q={words[1 + number % (len(words) - 1)]}"
                 response = await client.get(path)
                 assert response.status_code == 200
             if profile:
@@ -88,6 +95,8 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--path", help="the page; default: the thread of --thread-ref")
     parser.add_argument("--thread-ref", default="t-hot")
+    parser.add_argument("--words", help="search each line of this file in turn (the search "
+                        "suite's different word pairs) instead of fetching one page")
     parser.add_argument("--member", help="sign in as this member (default: anonymous)")
     parser.add_argument("--password", default="Bench-pass-123")
     parser.add_argument("--requests", type=int, default=300)
