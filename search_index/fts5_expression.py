@@ -68,6 +68,19 @@ def both(*clauses: str) -> str:
 
 
 @dataclass(frozen=True)
+class Clause:
+    """One condition every match meets: a word with its typo alternatives or
+    completions, or a phrase or glossary term with its other wordings."""
+
+    expression: str
+    # The words each alternative looks up (a phrase's, in order): their document
+    # counts tell what scoring the clause costs and how rare it is.
+    alternatives: tuple[tuple[str, ...], ...]
+    # An alternative is a prefix FTS5 expands itself: its words are unknown.
+    open_prefix: bool = False
+
+
+@dataclass(frozen=True)
 class CompiledQuery:
     """The user's part of a MATCH expression, and what to highlight."""
 
@@ -76,6 +89,7 @@ class CompiledQuery:
     # rank above matches that needed a typo.
     exact: str | None
     matches: Matches
+    clauses: tuple[Clause, ...] = ()  # of `match`: what every match has
 
 
 def compile_query(
@@ -91,8 +105,9 @@ def compile_query(
     """
     compiler = _Compiler(parsed, typos, completions)
     match = compiler.expression(with_typos=True)
+    clauses = tuple(compiler.clauses)
     exact = compiler.expression(with_typos=False) if compiler.used_typos else None
-    return CompiledQuery(match, exact, compiler.highlighted())
+    return CompiledQuery(match, exact, compiler.highlighted(), clauses)
 
 
 class _Compiler:
@@ -110,8 +125,11 @@ class _Compiler:
         self.used_typos = False
         self.marked: set[str] = set()
         self.phrases: set[tuple[str, ...]] = set()
+        self.clauses: list[Clause] = []
 
     def expression(self, *, with_typos: bool) -> str:
+        """The MATCH expression; with typos, its required clauses go to `self.clauses`."""
+        self.clauses = []
         required: list[str] = []
         excluded: list[str] = []
         parts = self.parsed.parts
@@ -120,7 +138,9 @@ class _Compiler:
                 last_run = index == len(parts) - 1
                 required.extend(self._run(part.words, last_run, with_typos))
             elif part.kind == "phrase":
-                required.append(self._alternatives([quote(" ".join(part.words))], part.words))
+                required.append(
+                    self._alternatives([quote(" ".join(part.words))], part.words, [part.words])
+                )
                 self._mark(part.words)
             else:
                 excluded.append(quote(" ".join(part.words)))
@@ -139,21 +159,30 @@ class _Compiler:
                 clauses.append(self._word(words[at], last_run and at == len(words) - 1, with_typos))
             if start < end:
                 inner = [
-                    self._word(words[at], last_run and at == len(words) - 1, with_typos)
+                    self._word(words[at], last_run and at == len(words) - 1, with_typos,
+                               record=False)
                     for at in range(start, end)
                 ]
                 joined = inner[0] if len(inner) == 1 else "(" + " AND ".join(inner) + ")"
-                clauses.append(self._alternatives([joined], words[start:end]))
+                typed = last_run and end == len(words) and words[-1] == self.prefix
+                clauses.append(self._alternatives(
+                    [joined], words[start:end], [words[start:end]],
+                    open_prefix=typed and not self.completions,
+                ))
             position = end
         return clauses
 
-    def _word(self, word: str, last: bool, with_typos: bool) -> str:
+    def _word(self, word: str, last: bool, with_typos: bool, *, record: bool = True) -> str:
         self.marked.add(word)
         prefix = last and word == self.prefix
+        open_prefix = prefix and not self.completions
         if prefix and self.completions:
-            alternatives = [quote(other) for other in self.completions]
+            looked_up = list(self.completions)
         else:
-            alternatives = [quote(word) + ("*" if prefix else "")]
+            looked_up = [word]
+        alternatives = [quote(other) for other in looked_up]
+        if open_prefix:
+            alternatives[0] += "*"
         # Alternatives the prefix already matches would only cost a second lookup.
         found = [
             other for other in self.typos.get(word, ()) if not (prefix and other.startswith(word))
@@ -163,15 +192,28 @@ class _Compiler:
             self.marked.update(found)
             if with_typos:
                 alternatives.extend(quote(other) for other in found)
-        return alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+                looked_up.extend(found)
+        expression = (
+            alternatives[0] if len(alternatives) == 1 else "(" + " OR ".join(alternatives) + ")"
+        )
+        if record:
+            self.clauses.append(Clause(expression, tuple((w,) for w in looked_up), open_prefix))
+        return expression
 
-    def _alternatives(self, clauses: list[str], words: Sequence[str]) -> str:
-        """`clauses` OR'ed with the glossary's other wordings of `words`."""
+    def _alternatives(
+        self, clauses: list[str], words: Sequence[str], looked_up: list[tuple[str, ...]],
+        *, open_prefix: bool = False,
+    ) -> str:
+        """`clauses` (which look up `looked_up`) OR'ed with the glossary's other wordings
+        of `words`: a required clause."""
         key = " ".join(words)
         for other in sorted(synonyms.synonyms_of(key)):
             clauses.append(quote(other))
+            looked_up.append(tuple(other.split()))
             self._mark(tuple(other.split()))
-        return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
+        expression = clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
+        self.clauses.append(Clause(expression, tuple(looked_up), open_prefix))
+        return expression
 
     def _mark(self, words: tuple[str, ...]) -> None:
         if len(words) == 1:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
+from collections.abc import Mapping
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -40,6 +41,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from search_index.backend import FACETS, SearchHit, SearchPage, SearchQuery
 from search_index.fts5_expression import CompiledQuery, both, compile_query, meta_clause
 from search_index.highlight import Matches, highlight, snippet
+from search_index import sqlite_ranking as ranking
 from search_index.query_syntax import ParsedQuery, parse_query
 from search_index.sqlite_vocabulary import Vocabulary
 
@@ -82,7 +84,7 @@ class FTSSearch:
         if parsed.is_empty or not principals:
             return SearchPage(hits=[], total=0, page=page, per_page=per_page)
 
-        compiled = await self._compile(parsed)
+        compiled, counts = await self._compile(parsed)
         acl = meta_clause("acl", principals)
         match = both(compiled.match, acl, *filters.values())
         # One walk of the matches serves the count, the ranked candidates and
@@ -98,8 +100,7 @@ class FTSSearch:
                 rows = await self._newest(match, newest, total, offset, per_page)
             else:
                 rows = await self._relevant(
-                    match, newest, both(compiled.match, *filters.values()), compiled.exact,
-                    total, offset, per_page,
+                    match, newest, compiled, counts, total, offset, per_page
                 )
         facets = (
             await self._facets(facet_names, both(compiled.match, acl), filters, newest)
@@ -114,11 +115,11 @@ class FTSSearch:
             did_you_mean=did_you_mean, page=page, per_page=per_page,
         )
 
-    async def _compile(self, parsed: ParsedQuery) -> CompiledQuery:
-        typos = await self._vocabulary.typo_alternatives(parsed.words)
-        last = parsed.last_word
-        completions = await self._vocabulary.completions(last) if last else None
-        return compile_query(parsed, typos, completions)
+    async def _compile(self, parsed: ParsedQuery) -> tuple[CompiledQuery, dict[str, int]]:
+        """`parsed` compiled, and the document counts of the words it looks up."""
+        found = await self._vocabulary.lookup(parsed.words, parsed.last_word)
+        compiled = compile_query(parsed, found.typos, found.completions)
+        return compiled, found.counts
 
     async def _newest_matches(self, match: str, *, with_facets: bool) -> NewestMatches:
         """The most recently indexed matches of `match`, as many as any limit needs."""
@@ -143,16 +144,16 @@ class FTSSearch:
         )
 
     async def _relevant(
-        self, match: str, newest: NewestMatches, scoring: str, exact: str | None, total: int,
-        offset: int, limit: int,
+        self, match: str, newest: NewestMatches, compiled: CompiledQuery,
+        counts: Mapping[str, int], total: int, offset: int, limit: int,
     ) -> list[dict[str, Any]]:
-        """A page in bm25 order (exact before typo matches), then newest-indexed first."""
+        """A page in relevance order (exact before typo matches), then newest-indexed first."""
         rows: list[dict[str, Any]] = []
         candidates = newest.ranked()
         ranked = len(candidates)
         if offset < ranked:
             rows = await self._ranked(
-                candidates, scoring, exact, offset, min(limit, ranked - offset)
+                candidates, compiled, counts, newest.last_rid, offset, min(limit, ranked - offset)
             )
         if len(rows) < limit and total > ranked:
             rows += await self._older(
@@ -161,23 +162,38 @@ class FTSSearch:
         return rows
 
     async def _ranked(
-        self, candidates: list[int], scoring: str, exact: str | None, offset: int, limit: int
+        self, candidates: list[int], compiled: CompiledQuery, counts: Mapping[str, int],
+        last_rid: int, offset: int, limit: int,
     ) -> list[dict[str, Any]]:
-        """The `candidates` (the newest matches of the whole expression) in bm25 order;
-        bm25 scores them against `scoring`: the same without the ACL.
+        """The `candidates` (the newest matches of the whole expression) in relevance
+        order: by bm25 when its IDF pass is cheap, else by `sqlite_ranking`."""
+        if ranking.bm25_cost(compiled.clauses, counts) <= ranking.BM25_BUDGET:
+            return await self._bm25_ranked(candidates, compiled, offset, limit)
+        sql, values = ranking.presence_statement(
+            (self._docs, self._fts), _HIT_COLUMNS, candidates, compiled.clauses, counts, last_rid,
+            compiled.match, compiled.exact, sparse=ranking.is_sparse(candidates, last_rid),
+            offset=offset, limit=limit,
+        )
+        return await self._client.execute_query_dict(sql, values)
+
+    async def _bm25_ranked(
+        self, candidates: list[int], compiled: CompiledQuery, offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """The `candidates` in bm25 order; bm25 scores them against the query's words
+        alone (without the ACL and filters).
 
         bm25 first counts, for each phrase of its MATCH, every document that holds
-        it (the IDF): the ACL's "public" is in nearly every document, so scoring
-        the whole expression would cost a pass over the index per query. Filters
-        stay: they keep the scored rows close to the candidates.
+        it (the IDF): the ACL's "public" is in nearly every document, and a filter's
+        value in many, so scoring the whole expression would cost a pass over much
+        of the index per query.
         """
         fts = self._fts
         oldest = candidates[-1]
-        values: list[Any] = [scoring, oldest]
+        values: list[Any] = [compiled.match, oldest]
         tier = "0"
-        if exact is not None:
+        if compiled.exact is not None:
             tier = f"s.rid IN (SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid >= ?)"
-            values += [exact, oldest]
+            values += [compiled.exact, oldest]
         # The candidates filter the scored rows (the scored expression lets in
         # documents the searcher may not see) once they are scored: given to
         # FTS5 as `rowid IN (...)`, it would restart (and recount the IDF) for
@@ -259,7 +275,7 @@ class FTSSearch:
         corrections = await self._vocabulary.suggestions(parsed.words, parsed.last_word)
         if not corrections:
             return None
-        compiled = await self._compile(parsed.replace_words(corrections))
+        compiled, _ = await self._compile(parsed.replace_words(corrections))
         fts = self._fts
         _, rows = await self._client.execute_query(
             f"SELECT 1 FROM {fts} WHERE {fts} MATCH ? LIMIT 1",

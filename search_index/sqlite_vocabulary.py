@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,17 +34,34 @@ def vocabulary_words(title: str, tags: Iterable[str], body: str) -> set[str]:
     return {w for w in words if len(w) <= MAX_TERM_LENGTH and not w.isdigit()}
 
 
+@dataclass(frozen=True)
+class Lookup:
+    """What the vocabulary says about a query's words."""
+
+    typos: dict[str, tuple[str, ...]]  # a word's alternatives within its typo budget
+    completions: tuple[str, ...] | None  # of the last word; None: FTS5 expands it
+    counts: dict[str, int]  # documents holding each word, alternative and completion
+
+
 class Vocabulary:
-    """The ``terms`` table: (term, number of documents containing it)."""
+    """The ``terms`` table: (term, number of documents containing it).
+
+    Look-ups are kept for `CACHE_SECONDS` per word: common words recur in most
+    queries, and what is missing is read in one statement.
+    """
 
     def __init__(self, client: BaseDBAsyncClient, table: str) -> None:
         self._client = client
         self._table = table
-        self._cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._typos: dict[str, tuple[float, tuple[str, ...]]] = {}
+        self._completions: dict[str, tuple[float, tuple[str, ...] | None]] = {}
+        self._counts: dict[str, tuple[float, int]] = {}
 
     def forget(self) -> None:
-        """Drop cached typo alternatives (after this process changed the index)."""
-        self._cache.clear()
+        """Drop cached look-ups (after this process changed the index)."""
+        self._typos.clear()
+        self._completions.clear()
+        self._counts.clear()
 
     async def add(self, connection: Any, deltas: Counter[str]) -> None:
         """Add `deltas` to the document counts, inside the writer's transaction."""
@@ -62,28 +80,92 @@ class Vocabulary:
             )
         self.forget()
 
+    async def lookup(self, words: Sequence[str], last: str | None) -> Lookup:
+        """Typo alternatives of `words`, completions of `last` (the word being typed)
+        and the document counts of all of them: at most one statement."""
+        now = time.monotonic()
+        budgets = {
+            w: typos.allowed_typos(w) for w in set(words)
+            if typos.allowed_typos(w) and not w.isdigit() and _fresh(self._typos, w, now) is None
+        }
+        complete = last is not None and completable(last)
+        fetch_completions = complete and _fresh(self._completions, last, now) is None
+        parts, values = [], []
+        if budgets:
+            part, found = _candidates_query(self._table, budgets)
+            parts.append(f"SELECT 0, term, docs FROM {self._table} WHERE {part}")
+            values += found
+        if fetch_completions:
+            parts.append(
+                f"SELECT 1, term, docs FROM (SELECT term, docs FROM {self._table} "
+                "WHERE term >= ? AND term < ? LIMIT ?)"
+            )
+            values += [last, last + "\U0010ffff", MAX_COMPLETIONS + 1]
+        # Counts of the words whose counts the candidates above will not bring.
+        known = set(words) | set(self._known_alternatives(words, last, now))
+        counted = [w for w in known if w not in budgets and _fresh(self._counts, w, now) is None]
+        if counted:
+            parts.append(
+                f"SELECT 2, term, docs FROM {self._table} "
+                f"WHERE term IN ({', '.join('?' * len(counted))})"
+            )
+            values += counted
+        rows: list[Any] = []
+        if parts:
+            _, rows = await self._client.execute_query(" UNION ALL ".join(parts), values)
+            self._remember(rows, budgets, last if fetch_completions else None, counted, now)
+        alternatives = {w: _fresh(self._typos, w, now) for w in set(words)}
+        typo_alternatives = {w: alts for w, alts in alternatives.items() if alts}
+        completions = (_fresh(self._completions, last, now) if complete else None) or None
+        every = set(words) | {a for alts in typo_alternatives.values() for a in alts}
+        every |= set(completions or ())
+        return Lookup(
+            typos=typo_alternatives, completions=completions,
+            counts={w: _fresh(self._counts, w, now) or 0 for w in every},
+        )
+
+    def _known_alternatives(self, words: Sequence[str], last: str | None, now: float) -> list[str]:
+        """The cached typo alternatives and completions of `words` and `last`."""
+        known = [a for w in words for a in (_fresh(self._typos, w, now) or ())]
+        if last is not None:
+            known += _fresh(self._completions, last, now) or ()
+        return known
+
+    def _remember(
+        self, rows: list[Any], budgets: dict[str, int], prefix: str | None, counted: list[str],
+        now: float,
+    ) -> None:
+        """Cache what one look-up statement returned."""
+        expires = now + CACHE_SECONDS
+        for cache in (self._typos, self._completions, self._counts):
+            if len(cache) > CACHE_SIZE:
+                cache.clear()
+        candidates: dict[str, list[tuple[str, int]]] = {word: [] for word in budgets}
+        completions: list[str] = []
+        returned = set()
+        for part, term, docs in rows:
+            returned.add(term)
+            self._counts[term] = (expires, docs)
+            if part == 0:
+                for word, budget in budgets.items():
+                    if term[0] == word[0] and abs(len(term) - len(word)) <= budget:
+                        candidates[word].append((term, docs))
+            elif part == 1:
+                completions.append(term)
+        for word, budget in budgets.items():
+            nearest = typos.closest(word, candidates[word], budget, count=TYPO_ALTERNATIVES)
+            self._typos[word] = (expires, tuple(term for term, _ in nearest))
+        for word in (*budgets, *counted):
+            if word not in returned:  # not indexed
+                self._counts[word] = (expires, 0)
+        if prefix is not None:
+            # () stands for None: FTS5 expands the prefix itself.
+            many = len(completions) > MAX_COMPLETIONS
+            self._completions[prefix] = (expires, () if many else tuple(completions))
+
     async def typo_alternatives(self, words: Iterable[str]) -> dict[str, tuple[str, ...]]:
         """For each word allowed typos, the indexed words within its typo budget."""
-        now = time.monotonic()
-        found: dict[str, tuple[str, ...]] = {}
-        missing: dict[str, int] = {}
-        for word in set(words):
-            if not typos.allowed_typos(word) or word.isdigit():
-                continue
-            cached = self._cache.get(word)
-            if cached is not None and cached[0] > now:
-                found[word] = cached[1]
-            else:
-                missing[word] = typos.allowed_typos(word)
-        if missing:
-            candidates = await self._candidates(missing)
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.clear()
-            for word, budget in missing.items():
-                nearest = typos.closest(word, candidates[word], budget, count=TYPO_ALTERNATIVES)
-                found[word] = tuple(term for term, _ in nearest)
-                self._cache[word] = (now + CACHE_SECONDS, found[word])
-        return {word: alternatives for word, alternatives in found.items() if alternatives}
+        return (await self.lookup(tuple(words), None)).typos
 
     async def completions(self, prefix: str) -> tuple[str, ...] | None:
         """Every indexed word starting with `prefix`, or None when FTS5 should expand it.
@@ -92,15 +174,7 @@ class Vocabulary:
         completions, and where this table may not hold every completion the index
         does (numbers, words outside ASCII).
         """
-        if len(prefix) < COMPLETE_FROM or not prefix.isascii() or prefix.isdigit():
-            return None
-        _, rows = await self._client.execute_query(
-            f"SELECT term FROM {self._table} WHERE term >= ? AND term < ? LIMIT ?",
-            [prefix, prefix + "\U0010ffff", MAX_COMPLETIONS + 1],
-        )
-        if not rows or len(rows) > MAX_COMPLETIONS:
-            return None
-        return tuple(row[0] for row in rows)
+        return (await self.lookup((), prefix)).completions
 
     async def suggestions(self, words: Sequence[str], prefix: str | None) -> dict[str, str]:
         """Corrections for the words the index does not know ("did you mean").
@@ -127,12 +201,9 @@ class Vocabulary:
 
     async def _candidates(self, budgets: dict[str, int]) -> dict[str, list[tuple[str, int]]]:
         """Indexed words sharing each word's first letter, with a length within its budget."""
-        clauses, values = [], []
-        for word, budget in budgets.items():
-            clauses.append("(term >= ? AND term < ? AND length(term) BETWEEN ? AND ?)")
-            values += [word[0], chr(ord(word[0]) + 1), len(word) - budget, len(word) + budget]
+        part, values = _candidates_query(self._table, budgets)
         _, rows = await self._client.execute_query(
-            f"SELECT term, docs FROM {self._table} WHERE {' OR '.join(clauses)}", values
+            f"SELECT term, docs FROM {self._table} WHERE {part}", values
         )
         found: dict[str, list[tuple[str, int]]] = {word: [] for word in budgets}
         for term, docs in rows:
@@ -147,3 +218,25 @@ class Vocabulary:
             [prefix, prefix + "\U0010ffff"],
         )
         return bool(rows)
+
+
+def completable(prefix: str) -> bool:
+    """Whether the terms table can list every completion of `prefix` (see `Vocabulary.completions`)."""
+    return len(prefix) >= COMPLETE_FROM and prefix.isascii() and not prefix.isdigit()
+
+
+def _candidates_query(table: str, budgets: dict[str, int]) -> tuple[str, list[Any]]:
+    """A WHERE clause for the terms that may be within each word's typo budget."""
+    clauses, values = [], []
+    for word, budget in budgets.items():
+        clauses.append("(term >= ? AND term < ? AND length(term) BETWEEN ? AND ?)")
+        values += [word[0], chr(ord(word[0]) + 1), len(word) - budget, len(word) + budget]
+    return " OR ".join(clauses), values
+
+
+def _fresh(cache: dict[str, tuple[float, Any]], key: str | None, now: float) -> Any:
+    """The value cached under `key` if it has not expired, else None."""
+    if key is None:
+        return None
+    entry = cache.get(key)
+    return entry[1] if entry is not None and entry[0] > now else None

@@ -20,9 +20,10 @@ _STRIP = re.compile(f"[{_COMBINING}]+")
 _WORD = re.compile(f"(?:[^\\W_]|[{_COMBINING}])+")
 _ASCII_WORD = re.compile("[a-z0-9]+")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
-# ASCII punctuation to spaces: str.translate and str.split find ASCII words about
-# three times faster than the regular expression.
-_ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
+# ASCII text folded byte by byte: letters lower-cased, digits kept, everything
+# else a space. bytes.translate and str.split find ASCII words about six times
+# faster than the regular expression, and every offset stays the text's own.
+_ASCII_FOLD = bytes(c if chr(c).isalnum() else 32 for c in range(256)).lower()
 
 
 def fold(text: str) -> str:
@@ -45,9 +46,16 @@ def tokenize(text: str) -> list[str]:
     return [word for word in (fold(m) for m in _WORD.findall(text)) if word]
 
 
+def _ascii_folded(text: str) -> str:
+    """ASCII `text` with its words folded and every other character a space."""
+    return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+
+
 def spans(text: str, first: int = 0, stop: int | None = None) -> list[tuple[int, int, str]]:
     """Words `first` to `stop` (default: all) of `text` as (start, end, folded word),
     offsets into `text` itself."""
+    if text.isascii():
+        return _ascii_spans(_ascii_folded(text), first, stop)
     if ascii_words(text):  # folding is lower-casing, which keeps every offset
         found = islice(_ASCII_WORD.finditer(text.lower()), first, stop)
         return [(m.start(), m.end(), m.group()) for m in found]
@@ -58,10 +66,34 @@ def spans(text: str, first: int = 0, stop: int | None = None) -> list[tuple[int,
     return list(islice(words, first, stop))
 
 
+def _ascii_spans(folded: str, first: int, stop: int | None) -> list[tuple[int, int, str]]:
+    """`spans` of an ASCII text from its `_ascii_folded` form (same offsets)."""
+    position = 0
+    if first > 0:
+        # Splitting off the first words in C is the quickest way to their end.
+        rest = folded.split(None, first)
+        if len(rest) <= first:
+            return []
+        position = len(folded) - len(rest[first])
+    count = None if stop is None else stop - first
+    if count is not None and count <= 0:
+        return []
+    words = folded[position:].split(None, -1 if count is None else count)
+    if count is not None:
+        words = words[:count]
+    found = []
+    find = folded.find
+    for word in words:  # only spaces lie between one word and the next
+        position = find(word, position)
+        found.append((position, position + len(word), word))
+        position += len(word)
+    return found
+
+
 def words_of(text: str) -> list[str]:
     """The folded words of `text`, in order: `tokenize`, faster for ASCII text."""
     if text.isascii():
-        return text.lower().translate(_ASCII_SEPARATORS).split()
+        return _ascii_folded(text).split()
     if ascii_words(text):
         return _ASCII_WORD.findall(text.lower())
     return tokenize(text)

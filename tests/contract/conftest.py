@@ -1,6 +1,8 @@
 """The search backends under the one contract: every test runs against each of them.
 
-- ``sqlite_fts`` always, in a fresh SQLite file.
+- ``sqlite_fts`` always, in a fresh SQLite file; and again as
+  ``sqlite_fts_common``, where every query ranks as a very common one does
+  (`search_index.sqlite_ranking`: no bm25 pass over the index).
 - ``postgres_fts`` on SEARCH_TEST_POSTGRES_URL or TEST_DATABASE_URL when either is
   a PostgreSQL URL (it must answer), else on postgres://postgres@127.0.0.1:5432/test
   when a server answers there (skipped otherwise). Its tables are named
@@ -113,10 +115,17 @@ def postgres_prefix() -> Iterator[str]:
     asyncio.run(_drop_tables(url, prefix))
 
 
-@pytest.fixture(params=["sqlite_fts", "postgres_fts", "meili"])
-async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SearchBackend]:
+@pytest.fixture(params=["sqlite_fts", "sqlite_fts_common", "postgres_fts", "meili"])
+async def backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[SearchBackend]:
     """An empty index on each engine in turn."""
     name = request.param
+    if name == "sqlite_fts_common":
+        from search_index import sqlite_ranking
+
+        monkeypatch.setattr(sqlite_ranking, "BM25_BUDGET", -1)
+        name = "sqlite_fts"
     if name == "meili":
         url = os.environ.get("MEILI_URL")
         if not url:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from search_index import sqlite_search, sqlite_vocabulary
+from search_index import sqlite_ranking, sqlite_search, sqlite_vocabulary
 from search_index.backend import FACETS, SearchQuery
 from search_index.sqlite_fts import SqliteFTSBackend
 from tests.contract.conftest import _connect, doc
@@ -99,6 +99,7 @@ async def test_a_long_prefix_is_completed_from_the_vocabulary_or_left_to_fts5(
         "procured", "procurement", "procuring",
     )
     monkeypatch.setattr(sqlite_vocabulary, "MAX_COMPLETIONS", 2)
+    backend._vocabulary.forget()  # completions are kept a while
     assert await backend._vocabulary.completions("procur") is None
     assert await backend._vocabulary.completions("202") is None
     assert await ids(backend, "procur") == ["post-1"]
@@ -168,3 +169,73 @@ async def test_optimizing_merges_the_index_into_one_segment_and_keeps_every_matc
     assert await segments() == 1
     assert sorted(await ids(backend, "bond")) == ["post-1", "post-3", "post-4", "post-5"]
     assert await ids(backend, '"number3"') == ["post-3"]
+
+
+def record_statements(backend: SqliteFTSBackend, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL of every statement `backend` sends from now on."""
+    client = backend._client
+    statements: list[str] = []
+    for name in ("execute_query", "execute_query_dict"):
+        method = getattr(client, name)
+
+        async def counted(sql: str, values: list | None = None, _method=method) -> object:
+            statements.append(sql)
+            return await _method(sql, values)
+
+        monkeypatch.setattr(client, name, counted)
+    return statements
+
+
+async def test_words_in_more_documents_than_bm25s_budget_rank_without_its_pass_over_the_index(
+    backend: SqliteFTSBackend, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bm25() counts every document holding each word before scoring any: a common
+    word is ranked from the vocabulary's counts and the candidates' titles and tags."""
+    await backend.upsert([
+        doc("post-1", "Re: bond", "a bond and a guarantee", tags=("guarantee",)),
+        doc("post-2", "Bond guarantee", "the bond"),
+        doc("post-3", "Re: bond", "bond, guarantee"),
+        doc("post-4", "Re: other", "nothing here"),
+    ])
+    statements = record_statements(backend, monkeypatch)
+    rare = await ids(backend, "bond guarantee")
+    assert any("bm25(" in sql for sql in statements)
+    monkeypatch.setattr(sqlite_ranking, "BM25_BUDGET", 5)  # "bond" is in 3, "guarantee" in 3
+    statements.clear()
+    common = await ids(backend, "bond guarantee")
+    assert not any("bm25(" in sql for sql in statements), statements
+    # Both words in the title; then one in the title, one in the tags; then one in the title.
+    assert common == ["post-2", "post-1", "post-3"]
+    assert sorted(rare) == sorted(common)
+
+
+async def test_a_prefix_fts5_expands_itself_never_takes_bm25s_pass(
+    backend: SqliteFTSBackend, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await backend.upsert([doc("post-1", "Pensions", "pension"), doc("post-2", "Re: x", "pensioner")])
+    statements = record_statements(backend, monkeypatch)
+    assert sorted(await ids(backend, "pen")) == ["post-1", "post-2"]  # a 3-letter prefix
+    assert not any("bm25(" in sql for sql in statements)
+    assert await ids(backend, "pen")
+
+
+async def test_the_vocabulary_answers_typos_completions_and_counts_in_one_statement_then_from_memory(
+    backend: SqliteFTSBackend, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await backend.upsert([
+        doc("post-1", "Re: x", "pension pensions procurement procured"),
+        doc("post-2", "Re: y", "pension tender"),
+    ])
+    statements = record_statements(backend, monkeypatch)
+    found = await backend._vocabulary.lookup(("pensoin", "tender", "procur"), "procur")
+    assert len(statements) == 1
+    assert found.typos == {"pensoin": ("pension",)}  # "pensions" is two typos away
+    assert found.completions == ("procured", "procurement")
+    assert found.counts == {
+        "pensoin": 0, "pension": 2, "tender": 1, "procur": 0,
+        "procured": 1, "procurement": 1,
+    }
+    assert await backend._vocabulary.lookup(("pensoin", "tender", "procur"), "procur") == found
+    assert len(statements) == 1
+    await backend.upsert([doc("post-3", "Re: z", "tender")])  # this process's write: forgotten
+    assert (await backend._vocabulary.lookup(("tender",), None)).counts == {"tender": 2}
