@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from html import escape
 from bisect import bisect_left
 from itertools import compress
 
-from search_index.tokens import spans, words_of
+from search_index.tokens import ascii_folded, ascii_words, spans, words_of
 
 SNIPPET_WORDS = 30
 CONTEXT_WORDS = 4  # words shown before the first match of a snippet
 MAX_SCANNED_CHARS = 20_000  # matches further into a long body do not pick the snippet
 ELLIPSIS = "\u2026"
 _SPACES = re.compile(r"\s+")
+_ASCII_RUN = re.compile("[a-z0-9]+")
+_HTML_SPECIAL = re.compile("[&<>\"']")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,25 @@ class Matches:
     def __bool__(self) -> bool:
         return bool(self.words or self.prefixes or self.phrases)
 
+    @cached_property
+    def ascii_pattern(self) -> re.Pattern[str] | None:
+        """The marked words as one expression over text whose words are ASCII: whole
+        runs of letters and digits, in any case (None when no marked word can be there).
+
+        Marking ASCII text with it is several times quicker than placing each of
+        its words; phrases need the words' order, and take the word-by-word path.
+        """
+        if self.phrases:
+            raise ValueError("phrases are marked word by word")
+        alternatives = [re.escape(w) for w in sorted(self.words, key=len, reverse=True)
+                        if _ASCII_RUN.fullmatch(w)]
+        alternatives += [re.escape(p) + "[a-z0-9]*" for p in self.prefixes if _ASCII_RUN.fullmatch(p)]
+        if not alternatives:
+            return None
+        return re.compile(
+            "(?<![a-z0-9])(" + "|".join(alternatives) + ")(?![a-z0-9])", re.IGNORECASE
+        )
+
     def flags(self, words: list[str]) -> list[bool]:
         """For each of `words` (in text order), whether it is marked."""
         known, prefixes = self.words, self.prefixes
@@ -61,6 +83,8 @@ def highlight(text: str, matches: Matches) -> str:
     """`text` HTML-escaped, with each matching word wrapped in <mark>."""
     if not matches:
         return escape(text)
+    if not matches.phrases and ascii_words(text):
+        return _marked(text, matches.ascii_pattern, collapse=False)
     words = spans(text)
     flags = matches.flags([word for _, _, word in words])
     return _render(text, words, flags, 0, len(text), collapse=False)
@@ -74,8 +98,10 @@ def snippet(text: str, matches: Matches, size: int = SNIPPET_WORDS) -> str:
     """
     scanned = text[:MAX_SCANNED_CHARS]
     # A results page makes twenty snippets of long bodies: find the passage from
-    # the bare words, and place only the passage's words in the text.
-    words = words_of(scanned)
+    # the bare words, and place only the passage's words in the text (an ASCII
+    # text is folded once for both).
+    folded = ascii_folded(scanned) if ascii_words(scanned) else None
+    words = folded.split() if folded is not None else words_of(scanned)
     if not words:
         return escape(" ".join(scanned.split()))
     flags = matches.flags(words)
@@ -90,16 +116,42 @@ def snippet(text: str, matches: Matches, size: int = SNIPPET_WORDS) -> str:
         # when the text ends soon after it.
         first = max(0, min(first_match - CONTEXT_WORDS, len(words) - size))
     last = min(len(words), first + size) - 1
-    passage_words = spans(scanned, first, last + 1)
-    start = 0 if first == 0 else passage_words[0][0]
     whole = last == len(words) - 1 and len(text) <= MAX_SCANNED_CHARS
-    end = len(text) if whole else passage_words[-1][1]
-    passage = _render(text, passage_words, flags[first:last + 1], start, end)
+    if folded is not None and not matches.phrases:
+        start, end = _ascii_bounds(folded, words, first, last)
+        end = len(text) if whole else end
+        passage = _marked(text[start:end], matches.ascii_pattern, collapse=True)
+    else:
+        passage_words = spans(scanned, first, last + 1)
+        start = 0 if first == 0 else passage_words[0][0]
+        end = len(text) if whole else passage_words[-1][1]
+        passage = _render(text, passage_words, flags[first:last + 1], start, end)
     if start > 0:
         passage = f"{ELLIPSIS} {passage}"
     if end < len(text):
         passage = f"{passage} {ELLIPSIS}"
     return passage
+
+
+def _ascii_bounds(folded: str, words: list[str], first: int, last: int) -> tuple[int, int]:
+    """Where words `first` to `last` (of `words`, the words of `folded`) begin and end."""
+    # Splitting off the words before a position in C is the quickest way there.
+    start = len(folded) - len(folded.split(None, first)[-1]) if first else 0
+    after = folded.split(None, last + 1)
+    limit = len(folded) - len(after[-1]) if len(after) > last + 1 else len(folded)
+    end = folded.rfind(words[last], start, limit) + len(words[last])
+    return start, end
+
+
+def _marked(text: str, pattern: re.Pattern[str] | None, *, collapse: bool) -> str:
+    """`text` (its words ASCII) escaped, with what `pattern` finds wrapped in <mark>."""
+    if collapse:
+        text = " ".join(text.split())
+    parts = pattern.split(text) if pattern is not None else [text]  # plain, marked, ..., plain
+    if _HTML_SPECIAL.search(text):  # most passages have nothing to escape
+        parts = [escape(part) for part in parts]
+    parts[1::2] = [f"<mark>{part}</mark>" for part in parts[1::2]]
+    return "".join(parts)
 
 
 def _render(

@@ -46,19 +46,17 @@ def tokenize(text: str) -> list[str]:
     return [word for word in (fold(m) for m in _WORD.findall(text)) if word]
 
 
-def _ascii_folded(text: str) -> str:
-    """ASCII `text` with its words folded and every other character a space."""
-    return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+def ascii_folded(text: str) -> str:
+    """`text`, whose words are ASCII (`ascii_words`), with its words folded and every
+    other character a space: one character for one, so offsets are the text's own."""
+    return text.encode("ascii", "replace").translate(_ASCII_FOLD).decode("ascii")
 
 
 def spans(text: str, first: int = 0, stop: int | None = None) -> list[tuple[int, int, str]]:
     """Words `first` to `stop` (default: all) of `text` as (start, end, folded word),
     offsets into `text` itself."""
-    if text.isascii():
-        return _ascii_spans(_ascii_folded(text), first, stop)
-    if ascii_words(text):  # folding is lower-casing, which keeps every offset
-        found = islice(_ASCII_WORD.finditer(text.lower()), first, stop)
-        return [(m.start(), m.end(), m.group()) for m in found]
+    if ascii_words(text):
+        return folded_spans(ascii_folded(text), first, stop)
     words = (
         (match.start(), match.end(), word)
         for match in _WORD.finditer(text) if (word := fold(match.group()))
@@ -66,8 +64,8 @@ def spans(text: str, first: int = 0, stop: int | None = None) -> list[tuple[int,
     return list(islice(words, first, stop))
 
 
-def _ascii_spans(folded: str, first: int, stop: int | None) -> list[tuple[int, int, str]]:
-    """`spans` of an ASCII text from its `_ascii_folded` form (same offsets)."""
+def folded_spans(folded: str, first: int = 0, stop: int | None = None) -> list[tuple[int, int, str]]:
+    """`spans` of an ASCII text from its `ascii_folded` form (same offsets)."""
     position = 0
     if first > 0:
         # Splitting off the first words in C is the quickest way to their end.
@@ -92,10 +90,8 @@ def _ascii_spans(folded: str, first: int, stop: int | None) -> list[tuple[int, i
 
 def words_of(text: str) -> list[str]:
     """The folded words of `text`, in order: `tokenize`, faster for ASCII text."""
-    if text.isascii():
-        return _ascii_folded(text).split()
     if ascii_words(text):
-        return _ASCII_WORD.findall(text.lower())
+        return ascii_folded(text).split()
     return tokenize(text)
 
 
