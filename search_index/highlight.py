@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
 from html import escape
 from bisect import bisect_left
+from collections.abc import Iterable
 from itertools import compress
 
 from search_index.tokens import ascii_folded, ascii_words, spans, words_of
@@ -22,7 +22,7 @@ CONTEXT_WORDS = 4  # words shown before the first match of a snippet
 MAX_SCANNED_CHARS = 20_000  # matches further into a long body do not pick the snippet
 ELLIPSIS = "\u2026"
 _SPACES = re.compile(r"\s+")
-_ASCII_RUN = re.compile("[a-z0-9]+")
+_ASCII_WORDS = re.compile("([A-Za-z0-9]+)")
 _HTML_SPECIAL = re.compile("[&<>\"']")
 
 
@@ -45,25 +45,6 @@ class Matches:
     def __bool__(self) -> bool:
         return bool(self.words or self.prefixes or self.phrases)
 
-    @cached_property
-    def ascii_pattern(self) -> re.Pattern[str] | None:
-        """The marked words as one expression over text whose words are ASCII: whole
-        runs of letters and digits, in any case (None when no marked word can be there).
-
-        Marking ASCII text with it is several times quicker than placing each of
-        its words; phrases need the words' order, and take the word-by-word path.
-        """
-        if self.phrases:
-            raise ValueError("phrases are marked word by word")
-        alternatives = [re.escape(w) for w in sorted(self.words, key=len, reverse=True)
-                        if _ASCII_RUN.fullmatch(w)]
-        alternatives += [re.escape(p) + "[a-z0-9]*" for p in self.prefixes if _ASCII_RUN.fullmatch(p)]
-        if not alternatives:
-            return None
-        return re.compile(
-            "(?<![a-z0-9])(" + "|".join(alternatives) + ")(?![a-z0-9])", re.IGNORECASE
-        )
-
     def flags(self, words: list[str]) -> list[bool]:
         """For each of `words` (in text order), whether it is marked."""
         known, prefixes = self.words, self.prefixes
@@ -83,8 +64,8 @@ def highlight(text: str, matches: Matches) -> str:
     """`text` HTML-escaped, with each matching word wrapped in <mark>."""
     if not matches:
         return escape(text)
-    if not matches.phrases and ascii_words(text):
-        return _marked(text, matches.ascii_pattern, collapse=False)
+    if ascii_words(text):
+        return _marked(text, matches.flags(ascii_folded(text).split()), collapse=False)
     words = spans(text)
     flags = matches.flags([word for _, _, word in words])
     return _render(text, words, flags, 0, len(text), collapse=False)
@@ -117,10 +98,10 @@ def snippet(text: str, matches: Matches, size: int = SNIPPET_WORDS) -> str:
         first = max(0, min(first_match - CONTEXT_WORDS, len(words) - size))
     last = min(len(words), first + size) - 1
     whole = last == len(words) - 1 and len(text) <= MAX_SCANNED_CHARS
-    if folded is not None and not matches.phrases:
+    if folded is not None:
         start, end = _ascii_bounds(folded, words, first, last)
         end = len(text) if whole else end
-        passage = _marked(text[start:end], matches.ascii_pattern, collapse=True)
+        passage = _marked(text[start:end], flags[first:last + 1], collapse=True)
     else:
         passage_words = spans(scanned, first, last + 1)
         start = 0 if first == 0 else passage_words[0][0]
@@ -143,14 +124,19 @@ def _ascii_bounds(folded: str, words: list[str], first: int, last: int) -> tuple
     return start, end
 
 
-def _marked(text: str, pattern: re.Pattern[str] | None, *, collapse: bool) -> str:
-    """`text` (its words ASCII) escaped, with what `pattern` finds wrapped in <mark>."""
+def _marked(text: str, flags: Iterable[bool], *, collapse: bool) -> str:
+    """`text` (its words ASCII) escaped, with the words `flags` says wrapped in <mark>.
+
+    One split in C finds the words: the same words, in the same order, as the
+    folded text's that `flags` describes.
+    """
     if collapse:
         text = " ".join(text.split())
-    parts = pattern.split(text) if pattern is not None else [text]  # plain, marked, ..., plain
+    parts = _ASCII_WORDS.split(text)  # between, word, between, word, ..., between
     if _HTML_SPECIAL.search(text):  # most passages have nothing to escape
         parts = [escape(part) for part in parts]
-    parts[1::2] = [f"<mark>{part}</mark>" for part in parts[1::2]]
+    for index in compress(range(1, len(parts), 2), flags):
+        parts[index] = f"<mark>{parts[index]}</mark>"
     return "".join(parts)
 
 

@@ -1,3 +1,6 @@
+import pytest
+
+from search_index import highlight as highlight_module
 from search_index.highlight import Matches, highlight, snippet
 
 
@@ -33,3 +36,29 @@ def test_a_snippet_shows_the_passage_with_the_matches_and_ellipses() -> None:
 
 def test_a_snippet_without_a_match_is_the_beginning() -> None:
     assert snippet("one two   three\nfour", Matches(), size=3) == "one two three \u2026"
+
+
+TEXTS = [
+    'Re: "Bond" & the <b>TUPE</b> deal\u2026 pension\u2019s   scheme',
+    "Pensions: parent company guarantee, then the parent company paid. Bond-holders' bonds.",
+    "  leading space, trailing space  ",
+    "word",
+    "",
+]
+MATCHES = [
+    Matches(frozenset({"bond", "tupe"})),
+    Matches(frozenset({"pension"}), prefixes=("bon",)),
+    Matches(phrases=(("parent", "company", "guarantee"),)),
+    Matches(frozenset({"nothing"})),
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+@pytest.mark.parametrize("matches", MATCHES)
+def test_text_with_ascii_words_is_marked_as_the_word_by_word_path_marks_it(
+    text: str, matches: Matches, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Text whose words are ASCII takes a quicker path: it must mark the same words."""
+    quick = (highlight(text, matches), snippet(text, matches, size=6))
+    monkeypatch.setattr(highlight_module, "ascii_words", lambda text: False)
+    assert quick == (highlight(text, matches), snippet(text, matches, size=6))
