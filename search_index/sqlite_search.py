@@ -7,13 +7,15 @@ serves the count, the ranked candidates and the facet counts:
 - the total is counted by FTS5 alone (ACL and filters are index tokens), exactly
   up to `COUNT_LIMIT` matches; beyond, it is estimated from how densely the
   most recent `COUNT_LIMIT` matches fill the index (`total_is_exact` False);
-- relevance: bm25 over at most `RANK_LIMIT` matches, the most recently indexed
-  ones (FTS5 returns rowids newest first and stops at the limit, so bm25 is never
-  computed for the rest); when there are too many matches to count, over the
-  newest `COMMON_RANK_LIMIT` only (such queries rank a recent sample either way,
-  and bm25 costs per match it scores: most of a very common query's time). Pages
-  past the ranked matches continue newest-indexed first. Matches needing no typo
-  rank above matches that need one (Meilisearch's "typo" rule);
+- relevance: over at most `RANK_LIMIT` matches, the most recently indexed ones
+  (FTS5 returns rowids newest first and stops at the limit); when there are too
+  many matches to count, over the newest `COMMON_RANK_LIMIT` only (such queries
+  rank a recent sample either way). They are ordered by bm25 when the query's
+  words are rare enough for bm25's own pass over the index to be cheap, else by
+  `sqlite_ranking` (the same formula from the vocabulary's counts and the
+  words' presence in titles and tags), whose cost does not grow with the index.
+  Pages past the ranked matches continue newest-indexed first. Matches needing
+  no typo rank above matches that need one (Meilisearch's "typo" rule);
 - newest: sorts the matches when they are few; otherwise gathers their rowids
   once and walks the created_at index, stopping after one page;
 - facets: exact up to `FACET_LIMIT` matches; beyond, the counts over the most
