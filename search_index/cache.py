@@ -57,6 +57,7 @@ class CachingBackend:
         self._ttl = ttl
         self._clock = clock
         self._answers: OrderedDict[Hashable, tuple[int, float, SearchPage]] = OrderedDict()
+        self._seen: int | None = None  # the generation of this process's last search
         self.hits = 0
         self.misses = 0
 
@@ -64,6 +65,13 @@ class CachingBackend:
         if self._size <= 0:
             return await self.backend.search(query)
         generation = await self._generation.current()
+        if generation != self._seen:
+            # The index changed (perhaps in another process): so did what the
+            # engine itself remembers of it, such as its vocabulary.
+            self._seen = generation
+            index_changed = getattr(self.backend, "index_changed", None)
+            if index_changed is not None:
+                index_changed()
         key = query_key(query)
         found = self._answers.get(key)
         now = self._clock()

@@ -115,6 +115,10 @@ class SqliteFTSBackend:
         ) WITHOUT ROWID;
         """
 
+    def index_changed(self) -> None:
+        """Forget what was read of the index (its vocabulary): another process changed it."""
+        self._vocabulary.forget()
+
     async def reset(self) -> None:
         """Remove every document (the tables are dropped and created again: fast at any size)."""
         tables = (self.fts_table, self.terms_table, self.documents_table)

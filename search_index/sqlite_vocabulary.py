@@ -24,7 +24,7 @@ TYPO_ALTERNATIVES = 8  # per query word: the nearest, then the most frequent
 # completed from this table when they have few completions.
 COMPLETE_FROM = 4
 MAX_COMPLETIONS = 20
-CACHE_SECONDS = 30.0  # how long another process's new words may go unseen
+CACHE_SECONDS = 30.0  # a bound on staleness; the index generation (search_index.cache) forgets sooner
 CACHE_SIZE = 4096
 
 

@@ -32,6 +32,16 @@ async def test_a_change_made_by_another_process_is_seen_at_once(backend, setting
     assert (await backend.search(SearchQuery(text="tender"))).total == 0
 
 
+async def test_a_new_word_indexed_by_another_process_completes_a_prefix_at_once(backend, settings):
+    """The engine's own look-ups (completions of the word being typed) follow the
+    index's generation, as answers do."""
+    other_process = engine.build_backend(settings)
+    await backend.upsert([doc(1, "Procurement rules")])
+    assert (await backend.search(SearchQuery(text="procur"))).total == 1
+    await other_process.upsert([doc(2, "Procured by a mutual")])
+    assert (await backend.search(SearchQuery(text="procur"))).total == 2
+
+
 async def test_the_indexer_moves_the_generation_when_content_changes(backend):
     await engine.build_indexer(backend).drain()
     assert (await backend.search(SearchQuery(text="bond"))).total == 0
