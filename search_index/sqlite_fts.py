@@ -116,8 +116,9 @@ class SqliteFTSBackend:
         """
 
     def index_changed(self) -> None:
-        """Forget what was read of the index (its vocabulary): another process changed it."""
-        self._vocabulary.forget()
+        """Another process changed the index: forget the completions read from it (a
+        new word must complete at once; typo alternatives and counts may lag a little)."""
+        self._vocabulary.forget_completions()
 
     async def reset(self) -> None:
         """Remove every document (the tables are dropped and created again: fast at any size)."""

@@ -24,7 +24,7 @@ TYPO_ALTERNATIVES = 8  # per query word: the nearest, then the most frequent
 # completed from this table when they have few completions.
 COMPLETE_FROM = 4
 MAX_COMPLETIONS = 20
-CACHE_SECONDS = 30.0  # a bound on staleness; the index generation (search_index.cache) forgets sooner
+CACHE_SECONDS = 30.0  # how long another process's new words may go unseen as typo alternatives
 CACHE_SIZE = 4096
 
 
@@ -62,6 +62,10 @@ class Vocabulary:
         self._typos.clear()
         self._completions.clear()
         self._counts.clear()
+
+    def forget_completions(self) -> None:
+        """Drop cached completions (another process may have indexed new words)."""
+        self._completions.clear()
 
     async def add(self, connection: Any, deltas: Counter[str]) -> None:
         """Add `deltas` to the document counts, inside the writer's transaction."""
