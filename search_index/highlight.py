@@ -9,10 +9,10 @@ the <mark> tags this module adds are markup.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from html import escape
 from bisect import bisect_left
 from collections.abc import Iterable
+from dataclasses import dataclass
+from html import escape
 from itertools import compress
 
 from search_index.tokens import ascii_folded, ascii_words, spans, words_of

@@ -28,7 +28,7 @@ from typing import Any
 from search_index.fts5_expression import Clause
 
 # Documents bm25's IDF pass may read for a query (about 40 us per thousand):
-# beyond, `presence_scores` ranks the candidates.
+# beyond, `presence_statement` ranks the candidates.
 BM25_BUDGET = 4000
 TITLE_WEIGHT, TAGS_WEIGHT, BODY_WEIGHT = 10.0, 5.0, 1.0  # as sqlite_search.WEIGHTS
 K1 = 1.2  # bm25's term-frequency saturation, as FTS5's

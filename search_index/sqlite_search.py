@@ -31,19 +31,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
-from collections.abc import Mapping
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from search_index import sqlite_ranking as ranking
 from search_index.backend import FACETS, SearchHit, SearchPage, SearchQuery
 from search_index.fts5_expression import CompiledQuery, both, compile_query, meta_clause
 from search_index.highlight import Matches, highlight, snippet
-from search_index import sqlite_ranking as ranking
 from search_index.query_syntax import ParsedQuery, parse_query
 from search_index.sqlite_vocabulary import Vocabulary
 
