@@ -111,16 +111,7 @@ async def test_a_search_with_facets_takes_as_many_statements_for_few_or_many_mat
 ) -> None:
     """The count, the ranked candidates and the facet counts share one walk of the
     matches: completing the last word, that walk, and the ranked page."""
-    client = backend._client
-    statements: list[str] = []
-    for name in ("execute_query", "execute_query_dict"):
-        method = getattr(client, name)
-
-        async def counted(sql: str, values: list | None = None, _method=method) -> object:
-            statements.append(sql)
-            return await _method(sql, values)
-
-        monkeypatch.setattr(client, name, counted)
+    statements = record_statements(backend, monkeypatch)
     await backend.upsert([doc(f"post-{n}", "Re: bond", "bond") for n in range(1, 21)])
     await backend.upsert([
         doc("thread-1", "Rare bond", "bond", tags=("rare",)), doc("thread-2", "Rare", "rare"),
