@@ -15,7 +15,6 @@ from forum.playbooks.stages import STAGES
 from forum.search import services
 from forum.templating import render
 from forum.threads import permissions
-from forum.threads.queries import all_topics
 from search_index.backend import SearchError, SearchPage
 
 PER_PAGE = 20
@@ -88,7 +87,7 @@ async def search(request: Request) -> Response:
         # Instant results would log every keystroke: log searches people submit.
         if results is not None and not is_htmx(request) and query.page == 1 and query.text:
             request.app.state.search_log.add(query.text, results.total)
-    topics = {t.slug: t.name for t in await all_topics()}
+    topics = await request.app.state.topic_names.get()
     threads: dict[str, tuple[str, str]] = {}
     if results is not None:
         hits, threads = await services.visible_hits(results.hits)
