@@ -12,7 +12,15 @@ from forum.http.htmx import is_htmx
 from forum.pagination import Pages, page_number
 from forum.playbooks.stages import STAGES
 from forum.search import services
-from forum.search.results import ShownHit, active_filters, facet_options, shown_hits, url_without
+from forum.search.results import (
+    ActiveFilter,
+    FacetOption,
+    ShownHit,
+    active_filters,
+    facet_options,
+    shown_hits,
+    url_without,
+)
 from forum.templating import render
 from forum.threads import permissions
 from search_index.backend import SearchError, SearchPage
@@ -42,17 +50,19 @@ async def search(request: Request) -> Response:
         # Instant results would log every keystroke: log searches people submit.
         if results is not None and not is_htmx(request) and query.page == 1 and query.text:
             request.app.state.search_log.add(query.text, results.total)
-    topics = await request.app.state.topic_names.get()
     hits: list[ShownHit] = []
+    chips: list[ActiveFilter] = []
+    facets: list[tuple[str, str, list[FacetOption]]] = []
     if results is not None:
+        topics = await request.app.state.topic_names.get()
         visible, threads = await services.visible_hits(results.hits)
         hits = shown_hits(visible, threads, topics)
-    labels = {"topic": topics, "kind": services.KINDS, "solved": services.SOLVED, "stage": STAGE_NAMES}
+        labels = {"topic": topics, "kind": services.KINDS, "solved": services.SOLVED, "stage": STAGE_NAMES}
+        chips = active_filters(query.filters, labels, params)
+        facets = facet_options(results, query.filters, labels, params) if hits else []
     context = dict(
-        query=query, results=results, hits=hits, unavailable=unavailable,
-        active_filters=active_filters(query.filters, labels, params),
-        facets=facet_options(results, query.filters, labels, params) if hits else [],
-        pages=Pages(query.page, PER_PAGE, results.total if results else 0),
+        query=query, results=results, hits=hits, unavailable=unavailable, active_filters=chips,
+        facets=facets, pages=Pages(query.page, PER_PAGE, results.total if results else 0),
         base=url_without(params, "page"),
     )
     if is_htmx(request):
