@@ -74,6 +74,7 @@ class ActiveFilter:
 def active_filters(
     chosen: Mapping[str, tuple[str, ...]], labels: Mapping[str, Mapping[str, str]], params: Params
 ) -> list[ActiveFilter]:
+    """Each chosen filter value with its label, and a link to remove it."""
     return [
         ActiveFilter(
             heading=FACET_HEADINGS.get(name, name), label=labels.get(name, {}).get(value, value),
@@ -85,6 +86,8 @@ def active_filters(
 
 @dataclass(frozen=True, slots=True)
 class FacetOption:
+    """A value to filter by, with its count of results; a chosen one links to its removal."""
+
     label: str
     count: int
     href: str
