@@ -20,6 +20,7 @@ from forum.accounts.sessions import SessionUserMiddleware
 from forum.accounts.throttle import LoginThrottle
 from forum.caching.fragments import FragmentCache
 from forum.caching.pages import PageCache, PageCacheMiddleware
+from forum.caching.stamped import StampedValue
 from forum.clock import system_clock
 from forum.db import tortoise_config
 from forum.errors import DomainError
@@ -34,6 +35,7 @@ from forum.search import engine
 from forum.search.log import SearchLogWriter
 from forum.settings import Settings
 from forum.templating import build_templates
+from forum.threads.queries import topic_names
 from forum.threads.rendering import ThreadBodies
 
 
@@ -100,6 +102,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.thread_bodies = ThreadBodies(
         app.state.templates.env, FragmentCache(size=settings.thread_cache_size)
     )
+    # Every search page labels its results and filters with the topics' names.
+    app.state.topic_names = StampedValue(topic_names)
     app.state.login_throttle = LoginThrottle(
         per_account=RateLimiter(settings.login_attempts_per_account, settings.login_window_seconds),
         per_address=RateLimiter(settings.login_attempts_per_address, settings.login_window_seconds),

@@ -177,9 +177,10 @@ async def _live_posts(post_ids: list[int], thread_ids: list[int]) -> list[tuple[
     return [tuple(row) for row in rows]
 
 
-def _number(doc_id: str, kind: str) -> int | None:
+def _reference(doc_id: str) -> tuple[str, int | None]:
+    """("thread", 12) for "thread-12": the kind of row a document id names, and its id."""
     prefix, _, number = doc_id.partition("-")
-    return int(number) if prefix == kind and number.isdigit() else None
+    return prefix, int(number) if number.isdigit() else None
 
 
 async def visible_hits(hits: list[SearchHit]) -> tuple[list[SearchHit], dict[str, tuple[str, str]]]:
@@ -188,8 +189,9 @@ async def visible_hits(hits: list[SearchHit]) -> tuple[list[SearchHit], dict[str
     The index catches up with a deletion a moment later (or, with the engine down,
     much later): until then a deleted thread or reply must not show. One query.
     """
-    thread_ids = {n for hit in hits if (n := _number(hit.id, "thread")) is not None}
-    post_ids = {n for hit in hits if (n := _number(hit.id, "post")) is not None}
+    references = [_reference(hit.id) for hit in hits]
+    thread_ids = {n for prefix, n in references if prefix == "thread" and n is not None}
+    post_ids = {n for prefix, n in references if prefix == "post" and n is not None}
     if not (thread_ids or post_ids):
         return hits, {}
     rows = await _live_posts(sorted(post_ids), sorted(thread_ids))
@@ -198,14 +200,14 @@ async def visible_hits(hits: list[SearchHit]) -> tuple[list[SearchHit], dict[str
         post_id: (title, f"/t/{thread_id}/{slug}")
         for post_id, number, thread_id, title, slug in rows if number > 1
     }
-
-    def still_there(hit: SearchHit) -> bool:
-        if (number := _number(hit.id, "thread")) is not None:
-            return number in live_threads
-        if (number := _number(hit.id, "post")) is not None:
-            return number in replies
-        return True  # other kinds answer for themselves
-
-    kept = [hit for hit in hits if still_there(hit)]
-    threads = {hit.id: replies[n] for hit in kept if (n := _number(hit.id, "post")) in replies}
+    kept: list[SearchHit] = []
+    threads: dict[str, tuple[str, str]] = {}
+    for hit, (prefix, number) in zip(hits, references):
+        if number is not None and prefix == "thread" and number not in live_threads:
+            continue
+        if number is not None and prefix == "post":
+            if number not in replies:
+                continue
+            threads[hit.id] = replies[number]
+        kept.append(hit)  # other kinds answer for themselves
     return kept, threads

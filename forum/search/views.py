@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,62 +12,25 @@ from forum.http.htmx import is_htmx
 from forum.pagination import Pages, page_number
 from forum.playbooks.stages import STAGES
 from forum.search import services
+from forum.search.results import (
+    ActiveFilter,
+    FacetOption,
+    ShownHit,
+    active_filters,
+    facet_options,
+    shown_hits,
+    url_without,
+)
 from forum.templating import render
 from forum.threads import permissions
-from forum.threads.queries import all_topics
 from search_index.backend import SearchError, SearchPage
 
 PER_PAGE = 20
-FACET_HEADINGS = {"kind": "Kind", "topic": "Topic", "tags": "Tag", "stage": "Stage", "solved": "Answered"}
-SHOWN_FACET_VALUES = 10  # the most frequent values of a facet; chosen ones are always shown
-
-
-@dataclasses.dataclass(frozen=True)
-class FacetOption:
-    label: str
-    count: int
-    href: str
-    active: bool
-
-
-def _facet_options(
-    results: SearchPage, query: services.SearchRequest, labels: dict[str, dict[str, str]],
-    params: dict[str, list[str]],
-) -> list[tuple[str, str, list[FacetOption]]]:
-    """Each facet with values, as (name, heading, options): built here, not in the template,
-    because a results page lists up to sixty of them."""
-    base = _url_without(params, "page")
-    found = []
-    for name, heading in FACET_HEADINGS.items():
-        counts = results.facets.get(name) or {}
-        chosen = query.filters.get(name, ())
-        shown = [v for v in counts if v in chosen] + [v for v in counts if v not in chosen]
-        shown = [v for i, v in enumerate(shown) if v in chosen or i < SHOWN_FACET_VALUES]
-        options = [
-            FacetOption(
-                label=labels.get(name, {}).get(value, value), count=counts[value],
-                href=_url_without(params, name, value) if value in chosen
-                else f"{base}&{urlencode({name: value})}",
-                active=value in chosen,
-            )
-            for value in shown
-        ]
-        if options:
-            found.append((name, heading, options))
-    return found
+STAGE_NAMES = {info.slug: info.label for info in STAGES}
 
 
 def _params(request: Request) -> dict[str, list[str]]:
     return {key: request.query_params.getlist(key) for key in request.query_params.keys()}
-
-
-def _url_without(params: dict[str, list[str]], name: str, value: str | None = None) -> str:
-    """The current search with one filter value (or a whole parameter) removed."""
-    kept = [
-        (key, v) for key, values in params.items() for v in values
-        if key != "page" and not (key == name and (value is None or v == value))
-    ]
-    return "/search?" + urlencode(kept)
 
 
 async def search(request: Request) -> Response:
@@ -88,22 +50,20 @@ async def search(request: Request) -> Response:
         # Instant results would log every keystroke: log searches people submit.
         if results is not None and not is_htmx(request) and query.page == 1 and query.text:
             request.app.state.search_log.add(query.text, results.total)
-    topics = {t.slug: t.name for t in await all_topics()}
-    threads: dict[str, tuple[str, str]] = {}
+    hits: list[ShownHit] = []
+    chips: list[ActiveFilter] = []
+    facets: list[tuple[str, str, list[FacetOption]]] = []
     if results is not None:
-        hits, threads = await services.visible_hits(results.hits)
-        results = dataclasses.replace(results, hits=hits)
-    labels = {
-        "topic": topics, "kind": services.KINDS, "solved": services.SOLVED,
-        "stage": {info.slug: info.label for info in STAGES},
-    }
+        topics = await request.app.state.topic_names.get()
+        visible, threads = await services.visible_hits(results.hits)
+        hits = shown_hits(visible, threads, topics)
+        labels = {"topic": topics, "kind": services.KINDS, "solved": services.SOLVED, "stage": STAGE_NAMES}
+        chips = active_filters(query.filters, labels, params)
+        facets = facet_options(results, query.filters, labels, params) if hits else []
     context = dict(
-        query=query, results=results, threads=threads, unavailable=unavailable, topics=topics,
-        kinds=services.KINDS, solved_labels=services.SOLVED, stages=labels["stage"],
-        facets=_facet_options(results, query, labels, params) if results and results.hits else [],
-        facet_names=FACET_HEADINGS,
-        pages=Pages(query.page, PER_PAGE, results.total if results else 0),
-        base=_url_without(params, "page"), without=lambda name, value=None: _url_without(params, name, value),
+        query=query, results=results, hits=hits, unavailable=unavailable, active_filters=chips,
+        facets=facets, pages=Pages(query.page, PER_PAGE, results.total if results else 0),
+        base=url_without(params, "page"),
     )
     if is_htmx(request):
         return render(request, "search/_results.html", **context)

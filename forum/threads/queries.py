@@ -148,3 +148,9 @@ async def post_history(post_id: int, viewer: User | None):
 
 async def all_topics() -> list[Topic]:
     return list(await Topic.all().order_by("position", "name"))
+
+
+async def topic_names() -> dict[str, str]:
+    """Each topic's name by its slug, in the topics' order."""
+    rows = await Topic.all().order_by("position", "name").values_list("slug", "name")
+    return dict(rows)  # type: ignore[arg-type]

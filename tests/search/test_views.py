@@ -10,6 +10,7 @@ import pytest
 from tortoise.timezone import now
 
 from forum.accounts.models import Role, User
+from forum.db import write_transaction
 from forum.search import log as search_log
 from forum.search.models import SearchLog
 from forum.threads import services
@@ -168,6 +169,29 @@ async def test_filters_narrow_the_results_and_facets_show_counts(client, library
     assert sorted(hit_titles(unsolved)) == [
         "Is a broadly comparable pension scheme enough?", "Using a pension fund loan for working capital",
     ]
+
+
+async def test_a_renamed_topic_shows_its_new_name_on_the_very_next_search(client, library):
+    before = (await client.get("/search", params={"q": "pension"})).text
+    assert facet_count(before, "topic", "TUPE &amp; pensions") == 4
+
+    async with write_transaction():
+        await Topic.filter(id=library["tupe"].id).update(name="Transfers & pensions")
+    after = (await client.get("/search", params={"q": "pension"})).text
+
+    assert "TUPE &amp; pensions" not in after
+    assert '<a href="/topics/tupe-pensions">Transfers &amp; pensions</a>' in after
+    assert facet_count(after, "topic", "Transfers &amp; pensions") == 4
+
+
+async def test_the_topics_are_not_read_again_while_nothing_changes(client, library, count_queries):
+    await client.get("/search", params={"q": "pension"})
+    count_queries.statements.clear()
+
+    page = (await client.get("/search", params={"q": "bond", "topic": "tupe-pensions"})).text
+
+    assert "TUPE &amp; pensions" in page
+    assert not [s for s in count_queries.statements if 'FROM "topics"' in s]
 
 
 async def test_a_filter_without_words_is_answered_and_not_logged(app, client, library):

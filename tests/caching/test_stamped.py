@@ -1,0 +1,57 @@
+"""Lookups kept until a version stamp moves: never served once the stamp has moved."""
+
+from __future__ import annotations
+
+from forum.caching import stamps
+from forum.caching.stamped import StampedValue
+
+
+class Loads:
+    """A loader that counts its calls and returns a new value each time."""
+
+    def __init__(self, during=None) -> None:
+        self.count = 0
+        self.during = during
+
+    async def __call__(self) -> int:
+        self.count += 1
+        if self.during is not None:
+            await self.during()
+        return self.count
+
+
+async def test_the_value_is_loaded_once_while_the_stamp_stays(db):
+    load = Loads()
+    value = StampedValue(load)
+
+    assert [await value.get() for _ in range(3)] == [1, 1, 1]
+    assert load.count == 1
+
+
+async def test_the_value_is_loaded_again_once_the_stamp_moves(db):
+    value = StampedValue(Loads())
+    await value.get()
+
+    await stamps.advance(stamps.CONTENT)  # any write, by this process or another
+
+    assert await value.get() == 2
+    assert await value.get() == 2
+
+
+async def test_a_value_loaded_while_a_change_committed_is_not_kept(db):
+    # The change lands between reading the stamp and loading: what was loaded may
+    # predate it, so it must not be taken for the value of the new stamp.
+    value = StampedValue(Loads(during=lambda: stamps.advance(stamps.CONTENT)))
+
+    assert await value.get() == 1
+    assert await value.get() == 2
+
+
+async def test_another_stamp_leaves_the_value_alone(db):
+    load = Loads()
+    value = StampedValue(load, stamps.CONTENT)
+    await value.get()
+
+    await stamps.advance(stamps.SEARCH_INDEX)
+
+    assert await value.get() == 1

@@ -1,0 +1,70 @@
+"""Hits and filters made ready for the results page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from forum.search.results import active_filters, facet_options, shown_hits
+from search_index.backend import SearchHit, SearchPage
+
+WHEN = datetime(2026, 3, 1, tzinfo=timezone.utc)
+
+
+def hit(doc_id: str, kind: str, **fields) -> SearchHit:
+    return SearchHit(
+        id=doc_id, kind=kind, url=f"/{doc_id}", title="A <mark>bond</mark> &amp; more",
+        snippet="&lt;b&gt; <mark>bond</mark>", created_at=WHEN, **fields,
+    )
+
+
+def test_hits_read_their_kind_topic_and_thread_as_words():
+    question, reply, message = shown_hits(
+        [hit("thread-1", "question", topic="tupe", solved=True), hit("post-7", "reply", solved=True),
+         hit("message-3", "message", topic="gone")],
+        threads={"post-7": ("Who wrote the bond?", "/t/1/who-wrote-the-bond")},
+        topics={"tupe": "TUPE & pensions"},
+    )
+
+    assert question.badge == "Question" and question.solved == "✓ Solved"
+    assert question.topic_name == "TUPE & pensions"
+    assert (question.thread_title, question.thread_url) == ("", "")
+    assert (reply.badge, reply.solved) == ("Reply", "✓ Accepted answer")
+    assert (reply.thread_title, reply.thread_url) == ("Who wrote the bond?", "/t/1/who-wrote-the-bond")
+    assert (message.badge, message.solved, message.topic_name) == ("Message", "", "gone")
+
+
+def test_hit_titles_and_snippets_stay_as_the_engine_escaped_them():
+    [shown] = shown_hits([hit("thread-1", "question")], threads={}, topics={})
+
+    assert shown.title.__html__() == "A <mark>bond</mark> &amp; more"
+    assert shown.snippet.__html__() == "&lt;b&gt; <mark>bond</mark>"
+
+
+def test_a_facet_value_is_added_to_the_search_quoted():
+    params = {"q": ["bond value"], "page": ["3"]}
+    page = SearchPage(hits=[], total=2, facets={"tags": {"r&d plans": 2}})
+
+    [(name, heading, [option])] = facet_options(page, {}, {}, params)
+
+    assert (name, heading, option.label, option.count) == ("tags", "Tag", "r&d plans", 2)
+    assert option.href == "/search?q=bond+value&tags=r%26d+plans"
+    assert not option.active
+
+
+def test_a_chosen_facet_value_links_to_the_search_without_it():
+    params = {"q": ["bond"], "kind": ["question", "reply"], "topic": ["tupe"]}
+    page = SearchPage(hits=[], total=2, facets={"kind": {"reply": 1, "question": 1, "playbook": 4}})
+    chosen = {"kind": ("question", "reply"), "topic": ("tupe",)}
+
+    [(_, _, options)] = facet_options(page, chosen, {"kind": {"question": "Questions"}}, params)
+
+    assert [(o.label, o.active) for o in options] == [
+        ("reply", True), ("Questions", True), ("playbook", False),
+    ]
+    assert options[0].href == "/search?q=bond&kind=question&topic=tupe"
+    chips = active_filters(chosen, {"topic": {"tupe": "TUPE"}}, params)
+    assert [(chip.heading, chip.label, chip.href) for chip in chips] == [
+        ("Kind", "question", "/search?q=bond&kind=reply&topic=tupe"),
+        ("Kind", "reply", "/search?q=bond&kind=question&topic=tupe"),
+        ("Topic", "TUPE", "/search?q=bond&kind=question&kind=reply"),
+    ]
