@@ -6,7 +6,10 @@ serves the count, the ranked candidates and the facet counts:
 
 - the total is counted by FTS5 alone (ACL and filters are index tokens), exactly
   up to `COUNT_LIMIT` matches; beyond, it is estimated from how densely the
-  most recent `COUNT_LIMIT` matches fill the index (`total_is_exact` False);
+  most recent matches fill the index (`total_is_exact` False). The walk reads
+  the newest `COMMON_RANK_LIMIT` + 1 first: when they put the total far past the
+  limit (`ESTIMATE_MARGIN`), they alone give the estimate, the ranked sample
+  and the facet counts; otherwise it goes on to `COUNT_LIMIT` + 1;
 - relevance: over at most `RANK_LIMIT` matches, the most recently indexed ones
   (FTS5 returns rowids newest first and stops at the limit); when there are too
   many matches to count, over the newest `COMMON_RANK_LIMIT` only (such queries
@@ -19,7 +22,7 @@ serves the count, the ranked candidates and the facet counts:
 - newest: sorts the matches when they are few; otherwise gathers their rowids
   once and walks the created_at index, stopping after one page;
 - facets: exact up to `FACET_LIMIT` matches; beyond, the counts over the most
-  recent `FACET_LIMIT` matches are scaled to the number of matches.
+  recent matches walked (at most `FACET_LIMIT`) are scaled to the estimate.
 
 Facet counts follow the usual convention for filter lists: the counts of a facet
 are computed with every *other* facet's filters applied (and the query and the
@@ -51,6 +54,9 @@ COUNT_LIMIT = 1000  # as Meilisearch's maxTotalHits: beyond, an estimate
 RANK_LIMIT = 1000
 COMMON_RANK_LIMIT = 250  # when the total is an estimate
 FACET_LIMIT = 1000
+# The newest COMMON_RANK_LIMIT + 1 matches, when their estimate of the total is
+# past COUNT_LIMIT this many times, stand for all of a common query's matches.
+ESTIMATE_MARGIN = 2
 MAX_FACET_VALUES = 100
 MAX_PER_PAGE = 100
 WEIGHTS = "10.0, 5.0, 1.0, 0.0"  # bm25 column weights: title, tags, body, meta
@@ -124,9 +130,23 @@ class FTSSearch:
         return compiled, found.counts
 
     async def _newest_matches(self, match: str, *, with_facets: bool) -> NewestMatches:
-        """The most recently indexed matches of `match`, as many as any limit needs."""
+        """The most recently indexed matches of `match`, as many as any limit needs.
+
+        The newest `COMMON_RANK_LIMIT` + 1 come first: when they fill the index so
+        densely that the matches are surely too many to count, they are all a
+        common query needs (its estimate, ranked sample and facet counts), and
+        the longer walk is never made.
+        """
+        full = max(COUNT_LIMIT + 1, RANK_LIMIT, FACET_LIMIT)
+        sample = min(COMMON_RANK_LIMIT + 1, full)
+        found = await self._walk(match, sample, with_facets=with_facets)
+        if sample == full or len(found.rids) < sample or found.surely_common():
+            return found
+        return await self._walk(match, full, with_facets=with_facets)
+
+    async def _walk(self, match: str, limit: int, *, with_facets: bool) -> NewestMatches:
+        """The newest `limit` matches of `match` (with their facets)."""
         docs, fts = self._docs, self._fts
-        wanted = max(COUNT_LIMIT + 1, RANK_LIMIT, FACET_LIMIT)
         facets, join = "NULL", ""
         if with_facets:
             facets = "d.facets"
@@ -136,13 +156,14 @@ class FTSSearch:
                     SELECT rowid AS rid FROM {fts} WHERE {fts} MATCH ?
                     ORDER BY rowid DESC LIMIT ?
                 ) m {join}""",
-            [match, wanted],
+            [match, limit],
         )
         rows.sort(key=itemgetter(0), reverse=True)  # in order already: no sort in SQL
         return NewestMatches(
             rids=[row[0] for row in rows],
             facets=[row[1] for row in rows] if with_facets else [],
             last_rid=rows[0][2] if rows else 0,
+            asked=limit,
         )
 
     async def _relevant(
@@ -296,20 +317,31 @@ class NewestMatches:
     rids: list[int]
     facets: list[str]  # the facet values (JSON) of each match, when asked for
     last_rid: int  # the newest document's rid, whether it matches or not
+    asked: int  # how many were asked for: fewer found are all there are
+
+    def surely_common(self) -> bool:
+        """Whether these matches' estimate of the total is past `COUNT_LIMIT`
+        `ESTIMATE_MARGIN` times over."""
+        return self._estimate(len(self.rids)) >= ESTIMATE_MARGIN * COUNT_LIMIT
 
     def ranked(self) -> list[int]:
-        """The matches bm25 ranks (see the module docstring)."""
-        exact = len(self.rids) <= COUNT_LIMIT
+        """The matches the relevance order ranks (see the module docstring)."""
+        exact = self.total()[1]
         return self.rids[:RANK_LIMIT if exact else min(RANK_LIMIT, COMMON_RANK_LIMIT)]
 
     def total(self) -> tuple[int, bool]:
         """The number of matches, and whether it is exact (see the module docstring)."""
-        count = min(len(self.rids), COUNT_LIMIT + 1)
-        if count <= COUNT_LIMIT:
+        count = len(self.rids)
+        if count < self.asked and count <= COUNT_LIMIT:  # all of them
             return count, True
-        # The newest matches fill rowids oldest..newest this densely.
-        oldest = self.rids[COUNT_LIMIT]
-        return max(count, round(count * self.last_rid / (self.last_rid - oldest + 1))), False
+        return self._estimate(min(count, COUNT_LIMIT + 1)), False
+
+    def _estimate(self, count: int) -> int:
+        """The total, from how densely the newest `count` matches fill the index."""
+        if not count:
+            return 0
+        oldest = self.rids[count - 1]
+        return max(count, round(count * self.last_rid / (self.last_rid - oldest + 1)))
 
 
 def _count_values(
@@ -317,11 +349,12 @@ def _count_values(
 ) -> None:
     """Add to `counts` the values of facets `members` over the newest `FACET_LIMIT`
     of `facets` (each match's), scaled up to `size` matches."""
-    if not size:
+    sample = facets[:FACET_LIMIT]
+    if not size or not sample:
         return
-    scale = size / min(size, FACET_LIMIT)
+    scale = size / len(sample)
     found: dict[str, Counter[str]] = {name: Counter() for name in members}
-    for text, count in Counter(facets[:FACET_LIMIT]).items():
+    for text, count in Counter(sample).items():
         values = _facet_values(text)
         for name in members:
             for value in values[name]:

@@ -230,3 +230,28 @@ async def test_the_vocabulary_answers_typos_completions_and_counts_in_one_statem
     assert len(statements) == 1
     await backend.upsert([doc("post-3", "Re: z", "tender")])  # this process's write: forgotten
     assert (await backend._vocabulary.lookup(("tender",), None)).counts == {"tender": 2}
+
+
+async def test_matches_surely_too_many_to_count_are_judged_from_a_short_walk(
+    backend: SqliteFTSBackend, small_limits: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The newest COMMON_RANK_LIMIT + 1 matches of a word in every document show the
+    total is far past COUNT_LIMIT: they give the estimate and the facet counts
+    alone. A word in fewer documents is walked to the count limit as before."""
+    monkeypatch.setattr(sqlite_search, "COMMON_RANK_LIMIT", 2)
+    await backend.upsert([
+        doc(f"post-{n}", "Re: bond", "bond rare" if n % 4 == 0 else "bond") for n in range(1, 31)
+    ])
+    statements = record_statements(backend, monkeypatch)
+
+    def walks() -> list[str]:
+        return [sql for sql in statements if sql.startswith("SELECT m.rid")]
+
+    common = await backend.search(SearchQuery(text="bond", facets=("kind",)))
+    assert len(walks()) == 1
+    assert (common.total, common.total_is_exact) == (30, False)
+    assert common.facets["kind"] == {"post": 30}
+    statements.clear()
+    rare = await backend.search(SearchQuery(text="rare", facets=("kind",)))
+    assert len(walks()) == 2  # 3 newest of 7 in 30 documents: not surely past 6
+    assert (rare.total_is_exact, rare.facets["kind"]) == (False, {"post": rare.total})
