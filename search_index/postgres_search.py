@@ -13,7 +13,8 @@ stay bounded for words found nearly everywhere):
 - facet counts: over the newest `COUNT_LIMIT` matches, scaled to the total;
 - relevance: ts_rank_cd over the newest `RANK_LIMIT` matches (`WALK_LIMIT` when
   they are too many to count), exact matches before matches that need a typo;
-  positions past them continue newest first;
+  positions past them continue newest first. A walk ranks each match as it meets
+  it, its tsvector in hand; after the GIN index, the ranked matches are read again;
 - the page: its documents are read in the same statement.
 
 The newest matches are found one of two ways, chosen by the vocabulary's
@@ -72,6 +73,7 @@ MAX_OFFSET = 10**9
 RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 _ORDER = "created_at DESC NULLS LAST, id DESC"
 _CANDIDATE = "row_id, id, created_at, kind, topic, tags, stage, sector, solved"
+_UNRANKED = "NULL::real AS rank, NULL::boolean AS exact"
 _HIT = ("id", "kind", "url", "title", "body", "topic", "author", "solved", "created_at")
 # The statement's rows: hits, facet counts and the statistics of each set of matches.
 _OUTPUT = {
@@ -288,40 +290,64 @@ class _Matches:
         limit = math.ceil(WALK_MARGIN * wanted / self.density)
         return limit if limit < self.size else 0
 
-    def _candidates(self, name: str, without: str | None = None) -> str:
+    def _candidates(self, name: str, without: str | None = None, *, ranked: bool = False) -> str:
         """CTEs naming `name` the newest matches, newest first (n = 1): (row_id, id,
-        created_at, the facets, n, matched). `matched`, the number of matches, is
-        known when the GIN index found them all (the newest COUNT_LIMIT + 1 kept);
-        NULL after a walk (the newest WALK_LIMIT + 1)."""
-        bitmap = f"""
-            SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n, matched
-            FROM (
-                SELECT *, count(*) OVER () AS matched FROM (
-                    SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector, solved
-                    FROM {self.documents} WHERE {self._conditions(walk=False, without=without)}
-                    OFFSET 0
-                ) found ORDER BY {_ORDER} LIMIT {COUNT_LIMIT + 1}
-            ) newest"""
+        created_at, the facets, n, matched, rank, exact). `matched`, the number of
+        matches, is known when the GIN index found them all (the newest COUNT_LIMIT + 1
+        kept); NULL after a walk (the newest WALK_LIMIT + 1). With `ranked`, `rank` and
+        `exact` order the matches relevance orders (`_relevance`); NULL otherwise."""
+        found = f"""
+                SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n, matched
+                FROM (
+                    SELECT *, count(*) OVER () AS matched FROM (
+                        SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage,
+                               sector, solved
+                        FROM {self.documents} WHERE {self._conditions(walk=False, without=without)}
+                        OFFSET 0
+                    ) found ORDER BY {_ORDER} LIMIT {COUNT_LIMIT + 1}
+                ) newest"""
+        if ranked:
+            # Read again, by position, are only the tsvectors of the matches ranked.
+            bitmap = f"""
+            SELECT newest.*, relevance.* FROM ({found}) newest
+            LEFT JOIN LATERAL (
+                SELECT {self._relevance("d.tsv")} FROM {self.documents} d
+                WHERE d.ctid = newest.row_id AND newest.n <= {RANK_LIMIT}
+            ) relevance ON true"""
+        else:
+            bitmap = f"SELECT newest.*, {_UNRANKED} FROM ({found}) newest"
         if not self.walk:
             return f"{name} AS MATERIALIZED ({bitmap})"
         # The walk's length is a parameter: the statement's text, and so its
-        # prepared plan, is the same for every word.
+        # prepared plan, is the same for every word. Matches are ranked as they
+        # are met, their tsvectors in hand.
         walked, wanted = f"{name}_walked", WALK_LIMIT + 1
+        relevance = self._relevance("tsv") if ranked else _UNRANKED
         return f"""{walked} AS MATERIALIZED (
-                SELECT {_CANDIDATE} FROM (
+                SELECT {_CANDIDATE}, {relevance} FROM (
                     SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector,
-                           solved, ({self._conditions(walk=True, without=without)}) AS hit
+                           solved, tsv, ({self._conditions(walk=True, without=without)}) AS hit
                     FROM {self.documents} ORDER BY {_ORDER}
                     LIMIT {self._param(self.walk, "bigint", "walk")}
                 ) walk WHERE hit LIMIT {wanted}
             ), {name} AS MATERIALIZED (
                 SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n,
-                       NULL::bigint AS matched
+                       NULL::bigint AS matched, rank, exact
                 FROM {walked} WHERE (SELECT count(*) FROM {walked}) >= {wanted}
                 UNION ALL
                 SELECT * FROM ({bitmap}) fallback
                 WHERE (SELECT count(*) FROM {walked}) < {wanted}
             )"""
+
+    def _relevance(self, tsv: str) -> str:
+        """Columns `rank` and `exact` of the document whose tsvector is `tsv`: relevance
+        orders exact matches (Meilisearch's "typo" rule: without typo alternatives)
+        first, then by ts_rank_cd."""
+        query = self._param(self.plan.tsquery, "tsquery", "query")
+        exact = "true"
+        if self.plan.exact:
+            exact = f"{tsv} @@ {self._param(self.plan.exact, 'tsquery', 'exact')}"
+        return f"ts_rank_cd('{RANK_WEIGHTS}', {tsv}, {query}) AS rank, {exact} AS exact"
 
     # -- the statement ----------------------------------------------------------------
 
@@ -330,16 +356,17 @@ class _Matches:
         as the newest COUNT_LIMIT matches go), the facet counts and the statistics."""
         self._start()
         own = [name for name in self.facets if name in self.filters]
-        ctes = [self._candidates(_MAIN)]
+        first, last = offset + 1, min(offset + limit, COUNT_LIMIT)
+        ranked = sort != "newest" and first <= min(last, RANK_LIMIT)
+        ctes = [self._candidates(_MAIN, ranked=ranked)]
         ctes += [self._candidates(f"own_{name}", without=name) for name in own]
         parts = [self._stats(_MAIN), *(self._stats(f"own_{name}") for name in own)]
         shared = [name for name in self.facets if name not in own]
         if shared:
             parts.append(self._facet_counts(_MAIN, shared))
         parts += [self._facet_counts(f"own_{name}", [name]) for name in own]
-        first, last = offset + 1, min(offset + limit, COUNT_LIMIT)
         if first <= last:
-            ctes.append(self._ordered(sort, first, last))
+            ctes.append(self._ordered(ranked, first, last))
             parts.append(_select(
                 "ordered o JOIN {docs} d ON d.ctid = o.row_id".format(docs=self.documents),
                 part="'hit'", n="o.position", **{c: f"d.{c}" for c in _HIT},
@@ -347,35 +374,38 @@ class _Matches:
             ))
         return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts), self.values
 
-    def _ordered(self, sort: str, first: int, last: int) -> str:
+    def _ordered(self, ranked: bool, first: int, last: int) -> str:
         """CTE `ordered` (row_id, position) covering positions first .. last, as far as
-        the newest matches read go (`_served`)."""
+        the newest matches read go (`_served`): by relevance when `ranked`, else newest
+        first."""
         newest = (f"SELECT row_id, n AS position FROM {_MAIN} WHERE n > {{}} "
                   f"AND n <= {_served('')} AND n BETWEEN {first} AND {last}")
-        if sort == "newest" or first > RANK_LIMIT:
+        if not ranked:
             return f"ordered AS ({newest.format(0)})"
-        query = self._param(self.plan.tsquery, "tsquery", "query")
-        rank = f"ts_rank_cd('{RANK_WEIGHTS}', d.tsv, {query}) DESC"
-        if self.plan.exact:  # Meilisearch's "typo" rule: exact matches first
-            rank = f"d.tsv @@ {self._param(self.plan.exact, 'tsquery', 'exact')} DESC, {rank}"
-        ranked = f"""
+        relevance = "exact DESC, rank DESC" if self.plan.exact else "rank DESC"
+        ranking = f"""
             SELECT row_id, position FROM (
-                SELECT c.row_id, row_number() OVER (ORDER BY {rank}, c.n) AS position
-                FROM {_MAIN} c JOIN {self.documents} d ON d.ctid = c.row_id
-                WHERE c.n <= {_ranked('c.')}
+                SELECT row_id, row_number() OVER (ORDER BY {relevance}, n) AS position
+                FROM {_MAIN} WHERE n <= {_ranked('')}
             ) ranked WHERE position BETWEEN {first} AND {last}"""
-        return f"ordered AS ({ranked} UNION ALL {newest.format(_ranked(''))})"
+        return f"ordered AS ({ranking} UNION ALL {newest.format(_ranked(''))})"
 
     def _stats(self, name: str) -> str:
         """The number of matches read, every match's count after the GIN index, and
         after a walk that found more than COUNT_LIMIT, how many documents the walk
         read up to its last match: its position in the date index, counted in the
-        index alone (a row comparison in the index's order). Undated documents come
-        last: NULL, when the walk reached them."""
-        seen = f"""CASE WHEN max(matched) IS NULL AND count(*) > {WALK_LIMIT} THEN (
+        index alone (a row comparison in the index's order; the walk's own bound
+        keeps the planner in that index). Undated documents come last: NULL, when
+        the walk reached them."""
+        seen = "NULL"
+        if self.walk:
+            seen = f"""CASE WHEN max(matched) IS NULL AND count(*) > {WALK_LIMIT} THEN (
                 SELECT (
-                    SELECT count(*) FROM {self.documents} d
-                    WHERE (d.created_at, d.id) >= (last.created_at, last.id)
+                    SELECT count(*) FROM (
+                        SELECT FROM {self.documents} d
+                        WHERE (d.created_at, d.id) >= (last.created_at, last.id)
+                        ORDER BY {_ORDER} LIMIT {self._param(self.walk, "bigint", "walk")}
+                    ) walked
                 ) FROM {name} last WHERE last.n = {WALK_LIMIT + 1}
             ) END"""
         return _select(

@@ -246,6 +246,12 @@ async def test_a_rare_word_is_found_through_the_gin_index_and_a_common_one_by_wa
     assert ran(plan, walk) and not ran(plan, gin) and "Seq Scan" not in plan
     # Only the newest WALK_LIMIT + 1 matches were read, not the 3,000.
     assert f"rows={postgres_search.WALK_LIMIT + 1} loops=1" in plan
+    # They were ranked as they were met: only the page's 20 hits are read again.
+    reread = [line for line in plan.splitlines() if ran(line, "Tid Scan")]
+    assert reread and all("loops=20)" in line for line in reread)
+    # How far the walk went is counted in the date index, however the planner
+    # estimates a row comparison on an analysed table.
+    assert ran(plan, f"Index Only Scan using {backend.documents_table}_created")
 
 
 async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
