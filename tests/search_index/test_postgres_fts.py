@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from tortoise import Tortoise
 
-from search_index import postgres_search, postgres_vocabulary
+from search_index import postgres_fts, postgres_search, postgres_vocabulary
 from search_index.backend import (
     BackendUnavailable,
     SearchDoc,
@@ -401,23 +401,27 @@ async def test_the_word_being_typed_marks_the_indexed_words_it_starts(
 # -- storage ------------------------------------------------------------------------------
 
 
-async def test_the_tsvector_stays_in_the_row_and_older_tables_are_converted(
+async def test_only_the_body_may_go_out_of_line_and_older_tables_are_converted(
     backend: PostgresFTSBackend,
 ) -> None:
-    async def storage() -> str:
+    async def storage() -> dict[str, str]:
         rows = await backend._client.execute_query_dict(
-            "SELECT attstorage::text AS attstorage FROM pg_attribute WHERE attname = 'tsv' "
-            f"AND attrelid = '{backend.documents_table}'::regclass"
+            "SELECT attname::text AS name, attstorage::text AS storage FROM pg_attribute "
+            f"WHERE attrelid = '{backend.documents_table}'::regclass AND attnum > 0 "
+            "AND attlen = -1"  # variable length: the columns that can go out of line
         )
-        return rows[0]["attstorage"]
+        return {row["name"]: row["storage"] for row in rows}
 
-    assert await storage() == "m"
+    in_row = {name: "m" for name in postgres_fts._IN_ROW}
+    assert await storage() == {**in_row, "body": "e"}
+    # A table made when the tsvector, the ACL or the facets could go out of line.
     await backend._client.execute_script(
         f"ALTER TABLE {backend.documents_table} ALTER COLUMN tsv SET STORAGE EXTERNAL, "
+        "ALTER COLUMN acl SET STORAGE EXTENDED, ALTER COLUMN topic SET STORAGE EXTENDED, "
         "SET (toast_tuple_target = 512)"
     )
     await backend.ensure_index()
-    assert await storage() == "m"
+    assert await storage() == {**in_row, "body": "e"}
     await backend.upsert([doc("post-1", "Re: a", "bond")])
     assert await ids(backend, "bond") == ["post-1"]
 
