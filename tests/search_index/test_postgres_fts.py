@@ -262,6 +262,10 @@ async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
     # Exclusions do not lower the estimate: the walk is chosen, and finds 3 matches.
     found = await prepared(backend, "common -plain")
     assert found.walk
+    statement = found.statement("relevance", 0, 20)
+    assert found.read(await backend._client.execute_query_dict(*statement)).walked_too_few
+    # The search then runs again, through the GIN index.
+    found.walk = 0
     plan = await explain(backend, *found.statement("relevance", 0, 20))
     assert ran(plan, f"Bitmap Index Scan on {backend.documents_table}_tsv")
     page = await search(backend, "common -plain")
