@@ -333,7 +333,7 @@ class _Matches:
                                ({self._conditions(walk=True, without=without)}) AS hit
                         FROM {self.documents} ORDER BY {_ORDER}
                         LIMIT {self._param(self.walk, "bigint", "walk")}
-                    ) walk WHERE hit LIMIT {WALK_LIMIT + 1}
+                    ) walk WHERE hit ORDER BY {_ORDER} LIMIT {WALK_LIMIT + 1}
                 ) walked
             )"""
         found = f"""
