@@ -8,8 +8,9 @@ Tables (``{prefix}documents`` and ``{prefix}words``, created by `ensure_index`):
   search tests, ranks and counts the tsvectors, ACLs and facets of documents it
   walks in date order, and each value out of line would cost a look-up in the
   TOAST table. `tsv` has no planner statistics: PostgreSQL then always answers
-  a text match with its GIN index, never by reading every document's tsvector. There is no index on `acl`: every searcher has "public",
-  so it never narrows a search, and a cached plan would start from it.
+  a text match with its GIN index, never by reading every document's tsvector.
+  There is no index on `acl`: every searcher has "public", so it never narrows
+  a search, and a cached plan would start from it.
 - ``words``: the vocabulary with document counts, kept in step by every write in
   the same statement; pg_trgm's distance ranks the neighbours of a misspelt word
   for typo tolerance (Meilisearch's budget) and "did you mean", and the counts

@@ -1,8 +1,8 @@
 """The statements of a PostgreSQL full-text search: one for the page, its total and its facets.
 
-A search is at most two round trips, outside any transaction: a look-up in the
-vocabulary (typo alternatives and word counts, usually remembered from an
-earlier search: `postgres_vocabulary`), then one statement that finds the newest
+A search is at most two round trips as a rule, outside any transaction: a
+look-up in the vocabulary (typo alternatives and word counts, usually remembered
+from an earlier search: `postgres_vocabulary`), then one statement that finds the newest
 `COUNT_LIMIT` + 1 matches and derives everything from them (DESIGN §8: costs
 stay bounded for words found nearly everywhere):
 
@@ -28,18 +28,18 @@ estimate of how densely the query's matches fill the index:
   `COUNT_LIMIT` + 1 kept: about one step per match.
 
 A walk is bounded: it gives up after `WALK_MARGIN` times the documents the
-estimate said it would need, and the search runs again through the GIN index
-(one more statement). A wrong estimate costs time, never a result; a right one
-leaves the statement a walk alone, which PostgreSQL plans (for every search: the
-plans of these statements are never reused) in a fraction of the time a walk
-with a fallback took.
+estimate said it would need, and the search runs again through the GIN index:
+one more statement, so that the usual one holds the walk alone (PostgreSQL plans
+each search's statement afresh, and pays for every part it holds). A wrong
+estimate costs time, never a result.
 
 A filter on a facet whose counts are asked for applies to every count but that
 facet's own (the contract's convention): such a facet counts its own set of
 newest matches, found the same way, in the same statement.
 
-Pages past the newest `COUNT_LIMIT` matches (rare) take one more statement; a
-search that finds nothing takes a few more for "did you mean".
+Pages past the newest `COUNT_LIMIT` matches (rare) take one more statement, as
+does a walk that meets too few matches; a search that finds nothing takes a few
+more for "did you mean".
 """
 
 from __future__ import annotations
@@ -412,10 +412,10 @@ class _Matches:
 
     def _stats(self, name: str) -> str:
         """The number of matches read, every match's count after the GIN index, and
-        after a walk, how many documents it read up to its last match: its position in the date index, counted in the
-        index alone (a row comparison in the index's order; the walk's own bound
-        keeps the planner in that index). Undated documents come last: NULL, when
-        the walk reached them."""
+        after a walk, how many documents it read up to its last match: its position
+        in the date index, counted in the index alone (a row comparison in the
+        index's order; the walk's own bound keeps the planner in that index).
+        Undated documents come last: NULL, when the walk reached them."""
         seen = "NULL"
         if self.walk:
             seen = f"""CASE WHEN count(*) > {WALK_LIMIT} THEN (
