@@ -170,6 +170,17 @@ class PostgresFTSBackend:
             finally:
                 self._vocabulary.changed()
 
+    async def optimize(self) -> None:
+        """Vacuum and analyse the documents after a bulk rewrite (`forum reindex`).
+
+        Until a page is marked all-visible, counting how far a walk went reads
+        every document again for its visibility, and a reindex leaves the old
+        version of each row behind. Autovacuum gets there in time, where it runs.
+        """
+        with _as_search_errors():
+            # VACUUM cannot run in a transaction: a statement of its own.
+            await self._client.execute_script(f"VACUUM (ANALYZE) {self.documents_table}")
+
     # -- writes ---------------------------------------------------------------
 
     async def upsert(self, docs: list[SearchDoc]) -> None:

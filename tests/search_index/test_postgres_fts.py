@@ -254,6 +254,19 @@ async def test_a_rare_word_is_found_through_the_gin_index_and_a_common_one_by_wa
     assert ran(plan, f"Index Only Scan using {backend.documents_table}_created")
 
 
+async def test_after_optimize_how_far_a_walk_went_is_counted_in_the_index_alone(
+    backend: PostgresFTSBackend,
+) -> None:
+    await backend.upsert(many(3000))
+    await backend.upsert(many(3000))  # a reindex: every row rewritten
+    await backend.optimize()
+    found = await prepared(backend, "common ", facets=("kind",))
+    plan = await explain(backend, *found.statement("relevance", 0, 20))
+    count = plan.split(f"Index Only Scan using {backend.documents_table}_created")[1]
+    assert "Heap Fetches: 0" in count.splitlines()[2]
+    assert (await search(backend, "common")).total > 2000
+
+
 async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
     backend: PostgresFTSBackend,
 ) -> None:
