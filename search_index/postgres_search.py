@@ -28,10 +28,11 @@ estimate of how densely the query's matches fill the index:
   `COUNT_LIMIT` + 1 kept: about one step per match.
 
 A walk is bounded: it gives up after `WALK_MARGIN` times the documents the
-estimate said it would need, and the search runs again through the GIN index:
-one more statement, so that the usual one holds the walk alone (PostgreSQL plans
-each search's statement afresh, and pays for every part it holds). A wrong
-estimate costs time, never a result.
+estimate said it would need, and the search runs again, each set of matches
+whose walk fell short read through the GIN index: one more statement, so that
+the usual one holds the walks alone (PostgreSQL plans each search's statement
+afresh, and pays for every part it holds). A wrong estimate costs time, never
+a result.
 
 A filter on a facet whose counts are asked for applies to every count but that
 facet's own (the contract's convention): such a facet counts its own set of
@@ -116,7 +117,7 @@ class PostgresSearch:
         statement = found.statement(search.sort, offset, search.per_page)
         result = found.read(await db.execute_query_dict(*statement))
         if result.walked_too_few:  # the estimate was wrong: every match, then
-            found.walk = 0
+            found.read_every_match(result.walked_too_few)
             statement = found.statement(search.sort, offset, search.per_page)
             result = found.read(await db.execute_query_dict(*statement))
         rows = result.hits
@@ -185,9 +186,10 @@ class _Result:
     """What the statement found: the page's rows, the total and the facet counts.
 
     `served` is how many of the newest matches the statement ordered: positions
-    past it are read by `_Matches.older`. `walked_too_few`: a walk met fewer than
-    WALK_LIMIT + 1 matches before its bound, and the statement must be run again
-    through the GIN index (the rest of the result is then meaningless).
+    past it are read by `_Matches.older`. `walked_too_few` names the sets of matches
+    whose walk met fewer than WALK_LIMIT + 1 before its bound: the statement must be
+    run again, those sets read through the GIN index (the rest of the result is then
+    meaningless).
     """
 
     hits: list[dict[str, Any]]
@@ -195,7 +197,7 @@ class _Result:
     exact: bool
     served: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
-    walked_too_few: bool = False
+    walked_too_few: list[str] = field(default_factory=list)
 
 
 def checked(query: SearchQuery) -> _Search:
@@ -254,19 +256,26 @@ class _Matches:
         self.size = max(1, size)
         self.density = density
         self.walk = self.walk_rows(WALK_LIMIT + 1)  # 0: through the GIN index
+        self._every_match: set[str] = set()  # sets read through the GIN index all the same
         self.values: list[Any] = []
         self._params: dict[tuple[str, str], str] = {}
 
-    @property
-    def served(self) -> int:
-        """How many of a set's newest matches are ordered and counted per facet: the
-        COUNT_LIMIT the GIN index kept, or the WALK_LIMIT a walk read."""
-        return WALK_LIMIT if self.walk else COUNT_LIMIT
+    def walks(self, name: str) -> bool:
+        """Whether set `name` is found by a walk (else through the GIN index)."""
+        return bool(self.walk) and name not in self._every_match
 
-    @property
+    def read_every_match(self, names: list[str]) -> None:
+        """Read sets `names` through the GIN index: their walk met too few matches."""
+        self._every_match.update(names)
+
+    def served(self, name: str) -> int:
+        """How many of set `name`'s newest matches are ordered and counted per facet:
+        the COUNT_LIMIT the GIN index kept, or the WALK_LIMIT a walk read."""
+        return WALK_LIMIT if self.walks(name) else COUNT_LIMIT
+
     def relevance_ordered(self) -> int:
-        """How many of a set's newest matches relevance orders."""
-        return min(RANK_LIMIT, WALK_LIMIT) if self.walk else RANK_LIMIT
+        """How many of the newest matches relevance orders."""
+        return min(RANK_LIMIT, WALK_LIMIT) if self.walks(_MAIN) else RANK_LIMIT
 
     # -- parameters and conditions ------------------------------------------------
 
@@ -318,7 +327,7 @@ class _Matches:
         reached its bound first: `read` then asks for the GIN index). With `ranked`,
         `rank` and `exact` order the matches relevance orders (`_relevance`); NULL
         otherwise."""
-        if self.walk:
+        if self.walks(name):
             # The walk's length is a parameter: the statement's text, and so its
             # prepared plan, is the same for every word. Matches are ranked as
             # they are met, their tsvectors in hand.
@@ -397,18 +406,18 @@ class _Matches:
         the newest matches read go (`served`): by relevance when `ranked` (as far as
         relevance orders them, then newest first), else newest first."""
         newest = (f"SELECT row_id, n AS position FROM {_MAIN} WHERE n > {{}} "
-                  f"AND n <= {self.served} AND n BETWEEN {first} AND {last}")
+                  f"AND n <= {self.served(_MAIN)} AND n BETWEEN {first} AND {last}")
         if not ranked:
             return f"ordered AS ({newest.format(0)})"
         relevance = "exact DESC, rank DESC" if self.plan.exact else "rank DESC"
         ranking = f"""
             SELECT row_id, position FROM (
                 SELECT row_id, row_number() OVER (ORDER BY {relevance}, n) AS position
-                FROM {_MAIN} WHERE n <= {self.relevance_ordered}
+                FROM {_MAIN} WHERE n <= {self.relevance_ordered()}
             ) ranked WHERE position BETWEEN {first} AND {last}"""
-        if last <= self.relevance_ordered:
+        if last <= self.relevance_ordered():
             return f"ordered AS ({ranking})"
-        return f"ordered AS ({ranking} UNION ALL {newest.format(self.relevance_ordered)})"
+        return f"ordered AS ({ranking} UNION ALL {newest.format(self.relevance_ordered())})"
 
     def _stats(self, name: str) -> str:
         """The number of matches read, every match's count after the GIN index, and
@@ -417,7 +426,7 @@ class _Matches:
         index's order; the walk's own bound keeps the planner in that index).
         Undated documents come last: NULL, when the walk reached them."""
         seen = "NULL"
-        if self.walk:
+        if self.walks(name):
             seen = f"""CASE WHEN count(*) > {WALK_LIMIT} THEN (
                 SELECT (
                     SELECT count(*) FROM (
@@ -441,7 +450,7 @@ class _Matches:
                 name, part="'facet'", name=f"'{facet}'", n="count(*)",
                 value="NULL" if facet == "tags" else _shown(facet),
                 tag_set="tags" if facet == "tags" else "NULL",
-                where=f"n <= {self.served}", group=f"GROUP BY {facet}",
+                where=f"n <= {self.served(name)}", group=f"GROUP BY {facet}",
             )
         which = " ".join(f"WHEN GROUPING({f}) = 0 THEN '{f}'" for f in facets)
         value = " ".join(
@@ -451,14 +460,18 @@ class _Matches:
             name, part="'facet'", name=f"CASE {which} END", n="count(*)",
             value=f"CASE {value} END" if value else "NULL",
             tag_set="CASE WHEN GROUPING(tags) = 0 THEN tags END" if "tags" in facets else "NULL",
-            where=f"n <= {self.served}",
+            where=f"n <= {self.served(name)}",
             group=f"GROUP BY GROUPING SETS ({', '.join(f'({f})' for f in facets)})",
         )
 
     def read(self, rows: list[dict[str, Any]]) -> _Result:
         """The statement's rows as hits in order, the total and the facet counts."""
-        if self.walk and any(r["part"] == "stats" and r["n"] <= WALK_LIMIT for r in rows):
-            return _Result([], 0, False, 0, walked_too_few=True)
+        short = [
+            row["name"] for row in rows
+            if row["part"] == "stats" and self.walks(row["name"]) and row["n"] <= WALK_LIMIT
+        ]
+        if short:
+            return _Result([], 0, False, 0, walked_too_few=short)
         hits = sorted((row for row in rows if row["part"] == "hit"), key=lambda r: r["n"])
         totals = {
             row["name"]: self._total(row["n"], row["seen"], row["matched"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -276,14 +277,45 @@ async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
     found = await prepared(backend, "common -plain")
     assert found.walk
     statement = found.statement("relevance", 0, 20)
-    assert found.read(await backend._client.execute_query_dict(*statement)).walked_too_few
+    result = found.read(await backend._client.execute_query_dict(*statement))
+    assert result.walked_too_few == ["matches"]
     # The search then runs again, through the GIN index.
-    found.walk = 0
+    found.read_every_match(result.walked_too_few)
     plan = await explain(backend, *found.statement("relevance", 0, 20))
     assert ran(plan, f"Bitmap Index Scan on {backend.documents_table}_tsv")
     page = await search(backend, "common -plain")
     assert sorted(hit.id for hit in page.hits) == ["post-1", "post-1001", "post-2001"]
     assert (page.total, page.total_is_exact) == (3, True)
+
+
+async def test_only_the_sets_of_matches_whose_walk_fell_short_are_read_again(
+    backend: PostgresFTSBackend,
+) -> None:
+    docs = many(3000)
+    for n in (10, 1500, 2990):  # three questions among 3,000 posts saying "common"
+        docs[n - 1] = replace(docs[n - 1], kind="question")
+    await backend.upsert(docs)
+    await analyse(backend)
+    found = await prepared(
+        backend, "common ", facets=("kind",), filters={"kind": ("question",)}
+    )
+    result = found.read(
+        await backend._client.execute_query_dict(*found.statement("relevance", 0, 20))
+    )
+    # The questions are too few for a walk; every kind (the kind facet's own
+    # counts, which ignore the kind filter) is not.
+    assert result.walked_too_few == ["matches"]
+    found.read_every_match(result.walked_too_few)
+    plan = await explain(backend, *found.statement("relevance", 0, 20))
+    assert ran(plan, f"Bitmap Index Scan on {backend.documents_table}_tsv")
+    assert ran(plan, f"Index Scan using {backend.documents_table}_created")
+    page = await search(
+        backend, "common", facets=("kind",), filters={"kind": ("question",)}
+    )
+    assert sorted(hit.id for hit in page.hits) == ["post-10", "post-1500", "post-2990"]
+    assert (page.total, page.total_is_exact) == (3, True)
+    kinds = page.facets["kind"]
+    assert 2700 <= kinds["post"] <= 3300 and kinds["question"] >= 1
 
 
 async def test_totals_are_exact_up_to_the_limit_and_beyond_when_every_match_was_read(
