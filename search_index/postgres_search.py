@@ -311,12 +311,13 @@ class _Matches:
     # -- how to find the newest matches -----------------------------------------------
 
     def walk_rows(self, wanted: int) -> int:
-        """How many documents a walk for the `wanted` newest matches may read, or 0
-        when reading every match through the GIN index should cost less."""
+        """How many documents a walk for the `wanted` newest matches may read (a power
+        of two: see `_candidates`), or 0 when reading every match through the GIN
+        index should cost less."""
         expected = self.density * self.size
         if self.density <= 0 or wanted * self.size * WALK_COST >= expected * expected:
             return 0
-        limit = math.ceil(WALK_MARGIN * wanted / self.density)
+        limit = 1 << (math.ceil(WALK_MARGIN * wanted / self.density) - 1).bit_length()
         return limit if limit < self.size else 0
 
     def _candidates(self, name: str, without: str | None = None, *, ranked: bool = False) -> str:
@@ -328,9 +329,11 @@ class _Matches:
         `rank` and `exact` order the matches relevance orders (`_relevance`); NULL
         otherwise."""
         if self.walks(name):
-            # The walk's length is a parameter: the statement's text, and so its
-            # prepared plan, is the same for every word. Matches are ranked as
-            # they are met, their tsvectors in hand.
+            # The walk's length is written in the statement, not a parameter: a
+            # plan PostgreSQL keeps for every word (a generic plan) knows it, and
+            # so walks the date index however large the index; powers of two
+            # keep the statements few. Matches are ranked as they are met, their
+            # tsvectors in hand.
             relevance = self._relevance("tsv") if ranked else _UNRANKED
             return f"""{name} AS MATERIALIZED (
                 SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n,
@@ -341,7 +344,7 @@ class _Matches:
                                sector, solved, tsv,
                                ({self._conditions(walk=True, without=without)}) AS hit
                         FROM {self.documents} ORDER BY {_ORDER}
-                        LIMIT {self._param(self.walk, "bigint", "walk")}
+                        LIMIT {self.walk}
                     ) walk WHERE hit ORDER BY {_ORDER} LIMIT {WALK_LIMIT + 1}
                 ) walked
             )"""
@@ -432,7 +435,7 @@ class _Matches:
                     SELECT count(*) FROM (
                         SELECT FROM {self.documents} d
                         WHERE (d.created_at, d.id) >= (last.created_at, last.id)
-                        ORDER BY {_ORDER} LIMIT {self._param(self.walk, "bigint", "walk")}
+                        ORDER BY {_ORDER} LIMIT {self.walk}
                     ) walked
                 ) FROM {name} last WHERE last.n = {WALK_LIMIT + 1}
             ) END"""

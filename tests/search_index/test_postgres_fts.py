@@ -268,6 +268,19 @@ async def test_after_optimize_how_far_a_walk_went_is_counted_in_the_index_alone(
     assert (await search(backend, "common")).total > 2000
 
 
+async def test_how_far_a_walk_may_go_is_written_in_its_statement(
+    backend: PostgresFTSBackend,
+) -> None:
+    # A plan PostgreSQL keeps for every word (a generic plan) must still know how
+    # far the walk goes: else it may read the whole table once that is large.
+    await backend.upsert(many(3000))
+    await analyse(backend)
+    found = await prepared(backend, "common ")
+    sql, values = found.statement("relevance", 0, 20)
+    assert found.walk and found.walk & (found.walk - 1) == 0  # few different statements
+    assert f"LIMIT {found.walk}\n" in sql and found.walk not in values
+
+
 async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
     backend: PostgresFTSBackend,
 ) -> None:
