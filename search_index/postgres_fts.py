@@ -4,11 +4,13 @@ Tables (``{prefix}documents`` and ``{prefix}words``, created by `ensure_index`):
 
 - ``documents``: one row per SearchDoc, with `tsv`: title (weight A), tags (B)
   and body (C), built in Python (`search_index.postgres_tsvector`), kept in the
-  row (the body goes out of line first): a search tests and ranks tsvectors of
-  documents it walks in date order. `tsv` has no planner statistics: PostgreSQL
-  then always answers a text match with its GIN index, never by reading every
-  document's tsvector. There is no index on `acl`: every searcher has "public",
-  so it never narrows a search, and a cached plan would start from it.
+  row with every other column but the body, which alone goes out of line: a
+  search tests, ranks and counts the tsvectors, ACLs and facets of documents it
+  walks in date order, and each value out of line would cost a look-up in the
+  TOAST table. `tsv` has no planner statistics: PostgreSQL then always answers
+  a text match with its GIN index, never by reading every document's tsvector.
+  There is no index on `acl`: every searcher has "public", so it never narrows
+  a search, and a cached plan would start from it.
 - ``words``: the vocabulary with document counts, kept in step by every write in
   the same statement; pg_trgm's distance ranks the neighbours of a misspelt word
   for typo tolerance (Meilisearch's budget) and "did you mean", and the counts
@@ -55,6 +57,9 @@ _COLUMNS = (
     "id", "kind", "url", "topic", "stage", "sector", "solved", "author", "acl", "tags",
     "created_at", "updated_at", "version", "title", "body",
 )
+# Variable-length columns kept in the row (storage MAIN: out of line only when
+# a row would not fit a page): all but the body.
+_IN_ROW = ("id", "kind", "url", "topic", "stage", "sector", "author", "acl", "tags", "title", "tsv")
 _RECORD = (
     "id text, kind text, url text, topic text, stage text, sector text, solved boolean, "
     "author text, acl text[], tags text[], created_at timestamptz, updated_at timestamptz, "
@@ -92,6 +97,8 @@ class PostgresFTSBackend:
 
     def _schema(self) -> str:
         docs, words = self.documents_table, self.words_table
+        in_row = ", ".join(f"ALTER COLUMN {column} SET STORAGE MAIN" for column in _IN_ROW)
+        in_row_names = ", ".join(f"'{column}'" for column in _IN_ROW)
         # One script runs as one transaction; the advisory lock keeps processes
         # starting together from racing on CREATE ... IF NOT EXISTS.
         return f"""
@@ -106,19 +113,19 @@ class PostgresFTSBackend:
                     created_at timestamptz, updated_at timestamptz, version bigint NOT NULL,
                     title text NOT NULL, body text NOT NULL, tsv tsvector NOT NULL
                 );
-                -- The tsvector stays in the row, which a walk of the date index
-                -- tests and ranking reads; the body, read only for a page's
-                -- snippets, goes out of line first when a row is long.
-                ALTER TABLE {docs} ALTER COLUMN tsv SET STORAGE MAIN,
-                    ALTER COLUMN body SET STORAGE EXTERNAL,
+                -- Only the body, read for a page's snippets alone, goes out of
+                -- line when a row is long: the columns a walk of the date index
+                -- tests, ranks and counts stay in the row.
+                ALTER TABLE {docs} {in_row}, ALTER COLUMN body SET STORAGE EXTERNAL,
                     ALTER COLUMN tsv SET STATISTICS 0;
             ELSIF EXISTS (
                 SELECT 1 FROM pg_attribute
-                WHERE attrelid = '{docs}'::regclass AND attname = 'tsv' AND attstorage <> 'm'
+                WHERE attrelid = '{docs}'::regclass AND attstorage <> 'm'
+                  AND attname IN ({in_row_names})
             ) THEN
-                -- A table made when tsvectors were kept out of line: rows written
-                -- from now on (every row after `forum reindex`) keep theirs.
-                ALTER TABLE {docs} ALTER COLUMN tsv SET STORAGE MAIN, RESET (toast_tuple_target);
+                -- A table made when these could go out of line: rows written from
+                -- now on (every row after `forum reindex`) keep them in the row.
+                ALTER TABLE {docs} {in_row}, RESET (toast_tuple_target);
             END IF;
             END $$;
             CREATE INDEX IF NOT EXISTS {docs}_tsv ON {docs} USING gin (tsv);
@@ -162,6 +169,17 @@ class PostgresFTSBackend:
                 )
             finally:
                 self._vocabulary.changed()
+
+    async def optimize(self) -> None:
+        """Vacuum and analyse the documents after a bulk rewrite (`forum reindex`).
+
+        Until a page is marked all-visible, counting how far a walk went reads
+        every document again for its visibility, and a reindex leaves the old
+        version of each row behind. Autovacuum gets there in time, where it runs.
+        """
+        with _as_search_errors():
+            # VACUUM cannot run in a transaction: a statement of its own.
+            await self._client.execute_script(f"VACUUM (ANALYZE) {self.documents_table}")
 
     # -- writes ---------------------------------------------------------------
 

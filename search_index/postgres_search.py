@@ -1,8 +1,8 @@
 """The statements of a PostgreSQL full-text search: one for the page, its total and its facets.
 
-A search is at most two round trips, outside any transaction: a look-up in the
-vocabulary (typo alternatives and word counts, usually remembered from an
-earlier search: `postgres_vocabulary`), then one statement that finds the newest
+A search is at most two round trips as a rule, outside any transaction: a
+look-up in the vocabulary (typo alternatives and word counts, usually remembered
+from an earlier search: `postgres_vocabulary`), then one statement that finds the newest
 `COUNT_LIMIT` + 1 matches and derives everything from them (DESIGN §8: costs
 stay bounded for words found nearly everywhere):
 
@@ -13,7 +13,8 @@ stay bounded for words found nearly everywhere):
 - facet counts: over the newest `COUNT_LIMIT` matches, scaled to the total;
 - relevance: ts_rank_cd over the newest `RANK_LIMIT` matches (`WALK_LIMIT` when
   they are too many to count), exact matches before matches that need a typo;
-  positions past them continue newest first;
+  positions past them continue newest first. A walk ranks each match as it meets
+  it, its tsvector in hand; after the GIN index, the ranked matches are read again;
 - the page: its documents are read in the same statement.
 
 The newest matches are found one of two ways, chosen by the vocabulary's
@@ -27,15 +28,19 @@ estimate of how densely the query's matches fill the index:
   `COUNT_LIMIT` + 1 kept: about one step per match.
 
 A walk is bounded: it gives up after `WALK_MARGIN` times the documents the
-estimate said it would need, and the same statement then reads the GIN index.
-A wrong estimate costs time, never a result.
+estimate said it would need, and the search runs again, each set of matches
+whose walk fell short read through the GIN index: one more statement, so that
+the usual one holds the walks alone (PostgreSQL plans each search's statement
+afresh, and pays for every part it holds). A wrong estimate costs time, never
+a result.
 
 A filter on a facet whose counts are asked for applies to every count but that
 facet's own (the contract's convention): such a facet counts its own set of
 newest matches, found the same way, in the same statement.
 
-Pages past the newest `COUNT_LIMIT` matches (rare) take one more statement; a
-search that finds nothing takes a few more for "did you mean".
+Pages past the newest `COUNT_LIMIT` matches (rare) take one more statement, as
+does a walk that meets too few matches; a search that finds nothing takes a few
+more for "did you mean".
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ MAX_OFFSET = 10**9
 RANK_WEIGHTS = "{0.1, 0.2, 0.5, 1.0}"
 _ORDER = "created_at DESC NULLS LAST, id DESC"
 _CANDIDATE = "row_id, id, created_at, kind, topic, tags, stage, sector, solved"
+_UNRANKED = "NULL::real AS rank, NULL::boolean AS exact"
 _HIT = ("id", "kind", "url", "title", "body", "topic", "author", "solved", "created_at")
 # The statement's rows: hits, facet counts and the statistics of each set of matches.
 _OUTPUT = {
@@ -108,9 +114,12 @@ class PostgresSearch:
         db = self._client
         found = await self.prepare(db, search)
         offset = min((search.page - 1) * search.per_page, MAX_OFFSET)
-        result = found.read(await db.execute_query_dict(
-            *found.statement(search.sort, offset, search.per_page)
-        ))
+        statement = found.statement(search.sort, offset, search.per_page)
+        result = found.read(await db.execute_query_dict(*statement))
+        if result.walked_too_few:  # the estimate was wrong: every match, then
+            found.read_every_match(result.walked_too_few)
+            statement = found.statement(search.sort, offset, search.per_page)
+            result = found.read(await db.execute_query_dict(*statement))
         rows = result.hits
         end = offset + search.per_page
         if end > result.served and result.total > result.served and offset < result.total:
@@ -177,7 +186,10 @@ class _Result:
     """What the statement found: the page's rows, the total and the facet counts.
 
     `served` is how many of the newest matches the statement ordered: positions
-    past it are read by `_Matches.older`.
+    past it are read by `_Matches.older`. `walked_too_few` names the sets of matches
+    whose walk met fewer than WALK_LIMIT + 1 before its bound: the statement must be
+    run again, those sets read through the GIN index (the rest of the result is then
+    meaningless).
     """
 
     hits: list[dict[str, Any]]
@@ -185,6 +197,7 @@ class _Result:
     exact: bool
     served: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    walked_too_few: list[str] = field(default_factory=list)
 
 
 def checked(query: SearchQuery) -> _Search:
@@ -242,9 +255,27 @@ class _Matches:
         self.facets = facets
         self.size = max(1, size)
         self.density = density
-        self.walk = self.walk_rows(WALK_LIMIT + 1)
+        self.walk = self.walk_rows(WALK_LIMIT + 1)  # 0: through the GIN index
+        self._every_match: set[str] = set()  # sets read through the GIN index all the same
         self.values: list[Any] = []
         self._params: dict[tuple[str, str], str] = {}
+
+    def walks(self, name: str) -> bool:
+        """Whether set `name` is found by a walk (else through the GIN index)."""
+        return bool(self.walk) and name not in self._every_match
+
+    def read_every_match(self, names: list[str]) -> None:
+        """Read sets `names` through the GIN index: their walk met too few matches."""
+        self._every_match.update(names)
+
+    def served(self, name: str) -> int:
+        """How many of set `name`'s newest matches are ordered and counted per facet:
+        the COUNT_LIMIT the GIN index kept, or the WALK_LIMIT a walk read."""
+        return WALK_LIMIT if self.walks(name) else COUNT_LIMIT
+
+    def relevance_ordered(self) -> int:
+        """How many of the newest matches relevance orders."""
+        return min(RANK_LIMIT, WALK_LIMIT) if self.walks(_MAIN) else RANK_LIMIT
 
     # -- parameters and conditions ------------------------------------------------
 
@@ -280,48 +311,73 @@ class _Matches:
     # -- how to find the newest matches -----------------------------------------------
 
     def walk_rows(self, wanted: int) -> int:
-        """How many documents a walk for the `wanted` newest matches may read, or 0
-        when reading every match through the GIN index should cost less."""
+        """How many documents a walk for the `wanted` newest matches may read (a power
+        of two: see `_candidates`), or 0 when reading every match through the GIN
+        index should cost less."""
         expected = self.density * self.size
         if self.density <= 0 or wanted * self.size * WALK_COST >= expected * expected:
             return 0
-        limit = math.ceil(WALK_MARGIN * wanted / self.density)
+        limit = 1 << (math.ceil(WALK_MARGIN * wanted / self.density) - 1).bit_length()
         return limit if limit < self.size else 0
 
-    def _candidates(self, name: str, without: str | None = None) -> str:
+    def _candidates(self, name: str, without: str | None = None, *, ranked: bool = False) -> str:
         """CTEs naming `name` the newest matches, newest first (n = 1): (row_id, id,
-        created_at, the facets, n, matched). `matched`, the number of matches, is
-        known when the GIN index found them all (the newest COUNT_LIMIT + 1 kept);
-        NULL after a walk (the newest WALK_LIMIT + 1)."""
-        bitmap = f"""
-            SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n, matched
-            FROM (
-                SELECT *, count(*) OVER () AS matched FROM (
-                    SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector, solved
-                    FROM {self.documents} WHERE {self._conditions(walk=False, without=without)}
-                    OFFSET 0
-                ) found ORDER BY {_ORDER} LIMIT {COUNT_LIMIT + 1}
-            ) newest"""
-        if not self.walk:
-            return f"{name} AS MATERIALIZED ({bitmap})"
-        # The walk's length is a parameter: the statement's text, and so its
-        # prepared plan, is the same for every word.
-        walked, wanted = f"{name}_walked", WALK_LIMIT + 1
-        return f"""{walked} AS MATERIALIZED (
-                SELECT {_CANDIDATE} FROM (
-                    SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage, sector,
-                           solved, ({self._conditions(walk=True, without=without)}) AS hit
-                    FROM {self.documents} ORDER BY {_ORDER}
-                    LIMIT {self._param(self.walk, "bigint", "walk")}
-                ) walk WHERE hit LIMIT {wanted}
-            ), {name} AS MATERIALIZED (
+        created_at, the facets, n, matched, rank, exact). `matched`, the number of
+        matches, is known when the GIN index found them all (the newest COUNT_LIMIT + 1
+        kept); NULL after a walk (the newest WALK_LIMIT + 1, or fewer when the walk
+        reached its bound first: `read` then asks for the GIN index). With `ranked`,
+        `rank` and `exact` order the matches relevance orders (`_relevance`); NULL
+        otherwise."""
+        if self.walks(name):
+            # The walk's length is written in the statement, not a parameter: a
+            # plan PostgreSQL keeps for every word (a generic plan) knows it, and
+            # so walks the date index however large the index; powers of two
+            # keep the statements few. Matches are ranked as they are met, their
+            # tsvectors in hand.
+            relevance = self._relevance("tsv") if ranked else _UNRANKED
+            return f"""{name} AS MATERIALIZED (
                 SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n,
-                       NULL::bigint AS matched
-                FROM {walked} WHERE (SELECT count(*) FROM {walked}) >= {wanted}
-                UNION ALL
-                SELECT * FROM ({bitmap}) fallback
-                WHERE (SELECT count(*) FROM {walked}) < {wanted}
+                       NULL::bigint AS matched, rank, exact
+                FROM (
+                    SELECT {_CANDIDATE}, {relevance} FROM (
+                        SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage,
+                               sector, solved, tsv,
+                               ({self._conditions(walk=True, without=without)}) AS hit
+                        FROM {self.documents} ORDER BY {_ORDER}
+                        LIMIT {self.walk}
+                    ) walk WHERE hit ORDER BY {_ORDER} LIMIT {WALK_LIMIT + 1}
+                ) walked
             )"""
+        found = f"""
+                SELECT {_CANDIDATE}, row_number() OVER (ORDER BY {_ORDER}) AS n, matched
+                FROM (
+                    SELECT *, count(*) OVER () AS matched FROM (
+                        SELECT ctid AS row_id, id, created_at, kind, topic, tags, stage,
+                               sector, solved
+                        FROM {self.documents} WHERE {self._conditions(walk=False, without=without)}
+                        OFFSET 0
+                    ) found ORDER BY {_ORDER} LIMIT {COUNT_LIMIT + 1}
+                ) newest"""
+        if not ranked:
+            return f"{name} AS MATERIALIZED (SELECT newest.*, {_UNRANKED} FROM ({found}) newest)"
+        # Read again, by position, are only the tsvectors of the matches ranked.
+        return f"""{name} AS MATERIALIZED (
+            SELECT newest.*, relevance.* FROM ({found}) newest
+            LEFT JOIN LATERAL (
+                SELECT {self._relevance("d.tsv")} FROM {self.documents} d
+                WHERE d.ctid = newest.row_id AND newest.n <= {RANK_LIMIT}
+            ) relevance ON true
+        )"""
+
+    def _relevance(self, tsv: str) -> str:
+        """Columns `rank` and `exact` of the document whose tsvector is `tsv`: relevance
+        orders exact matches (Meilisearch's "typo" rule: without typo alternatives)
+        first, then by ts_rank_cd."""
+        query = self._param(self.plan.tsquery, "tsquery", "query")
+        exact = "true"
+        if self.plan.exact:
+            exact = f"{tsv} @@ {self._param(self.plan.exact, 'tsquery', 'exact')}"
+        return f"ts_rank_cd('{RANK_WEIGHTS}', {tsv}, {query}) AS rank, {exact} AS exact"
 
     # -- the statement ----------------------------------------------------------------
 
@@ -330,16 +386,17 @@ class _Matches:
         as the newest COUNT_LIMIT matches go), the facet counts and the statistics."""
         self._start()
         own = [name for name in self.facets if name in self.filters]
-        ctes = [self._candidates(_MAIN)]
+        first, last = offset + 1, min(offset + limit, COUNT_LIMIT)
+        ranked = sort != "newest" and first <= min(last, RANK_LIMIT)
+        ctes = [self._candidates(_MAIN, ranked=ranked)]
         ctes += [self._candidates(f"own_{name}", without=name) for name in own]
         parts = [self._stats(_MAIN), *(self._stats(f"own_{name}") for name in own)]
         shared = [name for name in self.facets if name not in own]
         if shared:
             parts.append(self._facet_counts(_MAIN, shared))
         parts += [self._facet_counts(f"own_{name}", [name]) for name in own]
-        first, last = offset + 1, min(offset + limit, COUNT_LIMIT)
         if first <= last:
-            ctes.append(self._ordered(sort, first, last))
+            ctes.append(self._ordered(ranked, first, last))
             parts.append(_select(
                 "ordered o JOIN {docs} d ON d.ctid = o.row_id".format(docs=self.documents),
                 part="'hit'", n="o.position", **{c: f"d.{c}" for c in _HIT},
@@ -347,35 +404,39 @@ class _Matches:
             ))
         return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts), self.values
 
-    def _ordered(self, sort: str, first: int, last: int) -> str:
+    def _ordered(self, ranked: bool, first: int, last: int) -> str:
         """CTE `ordered` (row_id, position) covering positions first .. last, as far as
-        the newest matches read go (`_served`)."""
+        the newest matches read go (`served`): by relevance when `ranked` (as far as
+        relevance orders them, then newest first), else newest first."""
         newest = (f"SELECT row_id, n AS position FROM {_MAIN} WHERE n > {{}} "
-                  f"AND n <= {_served('')} AND n BETWEEN {first} AND {last}")
-        if sort == "newest" or first > RANK_LIMIT:
+                  f"AND n <= {self.served(_MAIN)} AND n BETWEEN {first} AND {last}")
+        if not ranked:
             return f"ordered AS ({newest.format(0)})"
-        query = self._param(self.plan.tsquery, "tsquery", "query")
-        rank = f"ts_rank_cd('{RANK_WEIGHTS}', d.tsv, {query}) DESC"
-        if self.plan.exact:  # Meilisearch's "typo" rule: exact matches first
-            rank = f"d.tsv @@ {self._param(self.plan.exact, 'tsquery', 'exact')} DESC, {rank}"
-        ranked = f"""
+        relevance = "exact DESC, rank DESC" if self.plan.exact else "rank DESC"
+        ranking = f"""
             SELECT row_id, position FROM (
-                SELECT c.row_id, row_number() OVER (ORDER BY {rank}, c.n) AS position
-                FROM {_MAIN} c JOIN {self.documents} d ON d.ctid = c.row_id
-                WHERE c.n <= {_ranked('c.')}
+                SELECT row_id, row_number() OVER (ORDER BY {relevance}, n) AS position
+                FROM {_MAIN} WHERE n <= {self.relevance_ordered()}
             ) ranked WHERE position BETWEEN {first} AND {last}"""
-        return f"ordered AS ({ranked} UNION ALL {newest.format(_ranked(''))})"
+        if last <= self.relevance_ordered():
+            return f"ordered AS ({ranking})"
+        return f"ordered AS ({ranking} UNION ALL {newest.format(self.relevance_ordered())})"
 
     def _stats(self, name: str) -> str:
         """The number of matches read, every match's count after the GIN index, and
-        after a walk that found more than COUNT_LIMIT, how many documents the walk
-        read up to its last match: its position in the date index, counted in the
-        index alone (a row comparison in the index's order). Undated documents come
-        last: NULL, when the walk reached them."""
-        seen = f"""CASE WHEN max(matched) IS NULL AND count(*) > {WALK_LIMIT} THEN (
+        after a walk, how many documents it read up to its last match: its position
+        in the date index, counted in the index alone (a row comparison in the
+        index's order; the walk's own bound keeps the planner in that index).
+        Undated documents come last: NULL, when the walk reached them."""
+        seen = "NULL"
+        if self.walks(name):
+            seen = f"""CASE WHEN count(*) > {WALK_LIMIT} THEN (
                 SELECT (
-                    SELECT count(*) FROM {self.documents} d
-                    WHERE (d.created_at, d.id) >= (last.created_at, last.id)
+                    SELECT count(*) FROM (
+                        SELECT FROM {self.documents} d
+                        WHERE (d.created_at, d.id) >= (last.created_at, last.id)
+                        ORDER BY {_ORDER} LIMIT {self.walk}
+                    ) walked
                 ) FROM {name} last WHERE last.n = {WALK_LIMIT + 1}
             ) END"""
         return _select(
@@ -385,14 +446,14 @@ class _Matches:
 
     def _facet_counts(self, name: str, facets: list[str]) -> str:
         """Rows (name, value or tag_set, n): counts over the newest matches read of set
-        `name` (`_served`), per value (tags: per set of tags, added up by `read`)."""
+        `name` (`served`), per value (tags: per set of tags, added up by `read`)."""
         if len(facets) == 1:
             facet = facets[0]
             return _select(
                 name, part="'facet'", name=f"'{facet}'", n="count(*)",
                 value="NULL" if facet == "tags" else _shown(facet),
                 tag_set="tags" if facet == "tags" else "NULL",
-                where=f"n <= {_served('')}", group=f"GROUP BY {facet}",
+                where=f"n <= {self.served(name)}", group=f"GROUP BY {facet}",
             )
         which = " ".join(f"WHEN GROUPING({f}) = 0 THEN '{f}'" for f in facets)
         value = " ".join(
@@ -402,12 +463,18 @@ class _Matches:
             name, part="'facet'", name=f"CASE {which} END", n="count(*)",
             value=f"CASE {value} END" if value else "NULL",
             tag_set="CASE WHEN GROUPING(tags) = 0 THEN tags END" if "tags" in facets else "NULL",
-            where=f"n <= {_served('')}",
+            where=f"n <= {self.served(name)}",
             group=f"GROUP BY GROUPING SETS ({', '.join(f'({f})' for f in facets)})",
         )
 
     def read(self, rows: list[dict[str, Any]]) -> _Result:
         """The statement's rows as hits in order, the total and the facet counts."""
+        short = [
+            row["name"] for row in rows
+            if row["part"] == "stats" and self.walks(row["name"]) and row["n"] <= WALK_LIMIT
+        ]
+        if short:
+            return _Result([], 0, False, 0, walked_too_few=short)
         hits = sorted((row for row in rows if row["part"] == "hit"), key=lambda r: r["n"])
         totals = {
             row["name"]: self._total(row["n"], row["seen"], row["matched"])
@@ -469,18 +536,6 @@ class _Matches:
         self._start()
         where = self._conditions(walk=False)
         return f"SELECT 1 AS found FROM {self.documents} WHERE {where} LIMIT 1", self.values
-
-
-def _served(row: str) -> str:
-    """How many of a set's newest matches are ordered and counted per facet: all
-    COUNT_LIMIT the GIN index kept, or the WALK_LIMIT a walk read (`matched` NULL)."""
-    return f"CASE WHEN {row}matched IS NULL THEN {WALK_LIMIT} ELSE {COUNT_LIMIT} END"
-
-
-def _ranked(row: str) -> str:
-    """How many of a set's newest matches relevance orders (see `_served`)."""
-    return (f"CASE WHEN {row}matched IS NULL THEN {min(RANK_LIMIT, WALK_LIMIT)} "
-            f"ELSE {RANK_LIMIT} END")
 
 
 def _shown(facet: str) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from tortoise import Tortoise
 
-from search_index import postgres_search, postgres_vocabulary
+from search_index import postgres_fts, postgres_search, postgres_vocabulary
 from search_index.backend import (
     BackendUnavailable,
     SearchDoc,
@@ -246,6 +247,38 @@ async def test_a_rare_word_is_found_through_the_gin_index_and_a_common_one_by_wa
     assert ran(plan, walk) and not ran(plan, gin) and "Seq Scan" not in plan
     # Only the newest WALK_LIMIT + 1 matches were read, not the 3,000.
     assert f"rows={postgres_search.WALK_LIMIT + 1} loops=1" in plan
+    # They were ranked as they were met: only the page's 20 hits are read again.
+    reread = [line for line in plan.splitlines() if ran(line, "Tid Scan")]
+    assert reread and all("loops=20)" in line for line in reread)
+    # How far the walk went is counted in the date index, however the planner
+    # estimates a row comparison on an analysed table.
+    assert ran(plan, f"Index Only Scan using {backend.documents_table}_created")
+
+
+async def test_after_optimize_how_far_a_walk_went_is_counted_in_the_index_alone(
+    backend: PostgresFTSBackend,
+) -> None:
+    await backend.upsert(many(3000))
+    await backend.upsert(many(3000))  # a reindex: every row rewritten
+    await backend.optimize()
+    found = await prepared(backend, "common ", facets=("kind",))
+    plan = await explain(backend, *found.statement("relevance", 0, 20))
+    count = plan.split(f"Index Only Scan using {backend.documents_table}_created")[1]
+    assert "Heap Fetches: 0" in count.splitlines()[2]
+    assert (await search(backend, "common")).total > 2000
+
+
+async def test_how_far_a_walk_may_go_is_written_in_its_statement(
+    backend: PostgresFTSBackend,
+) -> None:
+    # A plan PostgreSQL keeps for every word (a generic plan) must still know how
+    # far the walk goes: else it may read the whole table once that is large.
+    await backend.upsert(many(3000))
+    await analyse(backend)
+    found = await prepared(backend, "common ")
+    sql, values = found.statement("relevance", 0, 20)
+    assert found.walk and found.walk & (found.walk - 1) == 0  # few different statements
+    assert f"LIMIT {found.walk}\n" in sql and found.walk not in values
 
 
 async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
@@ -256,11 +289,46 @@ async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
     # Exclusions do not lower the estimate: the walk is chosen, and finds 3 matches.
     found = await prepared(backend, "common -plain")
     assert found.walk
+    statement = found.statement("relevance", 0, 20)
+    result = found.read(await backend._client.execute_query_dict(*statement))
+    assert result.walked_too_few == ["matches"]
+    # The search then runs again, through the GIN index.
+    found.read_every_match(result.walked_too_few)
     plan = await explain(backend, *found.statement("relevance", 0, 20))
     assert ran(plan, f"Bitmap Index Scan on {backend.documents_table}_tsv")
     page = await search(backend, "common -plain")
     assert sorted(hit.id for hit in page.hits) == ["post-1", "post-1001", "post-2001"]
     assert (page.total, page.total_is_exact) == (3, True)
+
+
+async def test_only_the_sets_of_matches_whose_walk_fell_short_are_read_again(
+    backend: PostgresFTSBackend,
+) -> None:
+    docs = many(3000)
+    for n in (10, 1500, 2990):  # three questions among 3,000 posts saying "common"
+        docs[n - 1] = replace(docs[n - 1], kind="question")
+    await backend.upsert(docs)
+    await analyse(backend)
+    found = await prepared(
+        backend, "common ", facets=("kind",), filters={"kind": ("question",)}
+    )
+    result = found.read(
+        await backend._client.execute_query_dict(*found.statement("relevance", 0, 20))
+    )
+    # The questions are too few for a walk; every kind (the kind facet's own
+    # counts, which ignore the kind filter) is not.
+    assert result.walked_too_few == ["matches"]
+    found.read_every_match(result.walked_too_few)
+    plan = await explain(backend, *found.statement("relevance", 0, 20))
+    assert ran(plan, f"Bitmap Index Scan on {backend.documents_table}_tsv")
+    assert ran(plan, f"Index Scan using {backend.documents_table}_created")
+    page = await search(
+        backend, "common", facets=("kind",), filters={"kind": ("question",)}
+    )
+    assert sorted(hit.id for hit in page.hits) == ["post-10", "post-1500", "post-2990"]
+    assert (page.total, page.total_is_exact) == (3, True)
+    kinds = page.facets["kind"]
+    assert 2700 <= kinds["post"] <= 3300 and kinds["question"] >= 1
 
 
 async def test_totals_are_exact_up_to_the_limit_and_beyond_when_every_match_was_read(
@@ -395,23 +463,27 @@ async def test_the_word_being_typed_marks_the_indexed_words_it_starts(
 # -- storage ------------------------------------------------------------------------------
 
 
-async def test_the_tsvector_stays_in_the_row_and_older_tables_are_converted(
+async def test_only_the_body_may_go_out_of_line_and_older_tables_are_converted(
     backend: PostgresFTSBackend,
 ) -> None:
-    async def storage() -> str:
+    async def storage() -> dict[str, str]:
         rows = await backend._client.execute_query_dict(
-            "SELECT attstorage::text AS attstorage FROM pg_attribute WHERE attname = 'tsv' "
-            f"AND attrelid = '{backend.documents_table}'::regclass"
+            "SELECT attname::text AS name, attstorage::text AS storage FROM pg_attribute "
+            f"WHERE attrelid = '{backend.documents_table}'::regclass AND attnum > 0 "
+            "AND attlen = -1"  # variable length: the columns that can go out of line
         )
-        return rows[0]["attstorage"]
+        return {row["name"]: row["storage"] for row in rows}
 
-    assert await storage() == "m"
+    in_row = {name: "m" for name in postgres_fts._IN_ROW}
+    assert await storage() == {**in_row, "body": "e"}
+    # A table made when the tsvector, the ACL or the facets could go out of line.
     await backend._client.execute_script(
         f"ALTER TABLE {backend.documents_table} ALTER COLUMN tsv SET STORAGE EXTERNAL, "
+        "ALTER COLUMN acl SET STORAGE EXTENDED, ALTER COLUMN topic SET STORAGE EXTENDED, "
         "SET (toast_tuple_target = 512)"
     )
     await backend.ensure_index()
-    assert await storage() == "m"
+    assert await storage() == {**in_row, "body": "e"}
     await backend.upsert([doc("post-1", "Re: a", "bond")])
     assert await ids(backend, "bond") == ["post-1"]
 
