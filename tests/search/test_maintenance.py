@@ -114,7 +114,7 @@ async def test_reindex_merges_the_index_once_every_document_is_in(backend):
     await reindex(optimizing, progress=progress.append)  # type: ignore[arg-type]
 
     assert optimizing.optimized_with == {f"thread-{content['bond'].id}", f"post-{content['kept'].id}"}
-    assert progress[-1] == "  merging the index into one piece..."
+    assert progress[-1] == "  tidying the index after the rebuild..."
 
 
 class SwappingBackend:
