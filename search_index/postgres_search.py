@@ -64,7 +64,7 @@ RANK_LIMIT = 500  # of those, how many relevance orders (at most COUNT_LIMIT)
 # Matches too many to count: a walk reads the newest this many, which give the
 # estimate, the facet counts and the ranked sample (walking costs per document:
 # fewer than for a count; as the SQLite engine's COMMON_RANK_LIMIT).
-WALK_LIMIT = 250
+WALK_LIMIT = 100
 # A document walked in the created_at index costs about this many matches read
 # through the GIN index, for the choice (on the standard dataset: about 1 us per
 # document walked, 4 us per match read, counted and sorted).

@@ -52,7 +52,9 @@ from search_index.sqlite_vocabulary import Vocabulary
 
 COUNT_LIMIT = 1000  # as Meilisearch's maxTotalHits: beyond, an estimate
 RANK_LIMIT = 1000
-COMMON_RANK_LIMIT = 250  # when the total is an estimate
+# When the total is an estimate, relevance orders the newest this many (ten pages of
+# results; past them, newest first), and their facet values stand for all.
+COMMON_RANK_LIMIT = 100
 FACET_LIMIT = 1000
 # The newest COMMON_RANK_LIMIT + 1 matches, when their estimate of the total is
 # past COUNT_LIMIT this many times, stand for all of a common query's matches.
