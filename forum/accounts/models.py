@@ -70,7 +70,6 @@ class User(RoleChecks, Model):
     def url(self) -> str:
         return f"/u/{self.username_key}"
 
-
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
