@@ -1,6 +1,6 @@
 """What a results page shows: its hits and its filters, ready to render.
 
-A page lists twenty hits and up to sixty filter values. Looking up a label in a
+A page lists ten hits and up to sixty filter values. Looking up a label in a
 template (`{{ topics.get(hit.topic) }}`) goes through Jinja's call machinery and
 costs several times what the same look-up costs here, so every label and address
 is settled once, in Python, and the templates only print them.
