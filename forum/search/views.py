@@ -7,6 +7,7 @@ import dataclasses
 from starlette.requests import Request
 from starlette.responses import Response
 
+from forum.caching import stamps
 from forum.errors import NotAllowed, SignInRequired
 from forum.http.htmx import is_htmx
 from forum.pagination import Pages, page_number
@@ -41,23 +42,26 @@ async def search(request: Request) -> Response:
     user = request.scope.get("user")
     results: SearchPage | None = None
     unavailable = False
-    # Every engine searches words; filters narrow a search, they are not one.
-    if query.text:
-        try:
-            results = await services.run_search(
-                request.app.state.search, query, user, per_page=PER_PAGE
-            )
-        except SearchError:
-            unavailable = True
-        # Instant results would log every keystroke: log searches people submit.
-        if results is not None and not is_htmx(request) and query.page == 1 and query.text:
-            request.app.state.search_log.add(query.text, results.total)
     hits: list[ShownHit] = []
     chips: list[ActiveFilter] = []
     facets: list[tuple[str, str, list[FacetOption]]] = []
+    # Every engine searches words; filters narrow a search, they are not one.
+    if query.text:
+        # The answer cache and the topics' names each check a stamp: read both at once.
+        async with stamps.snapshot(stamps.SEARCH_INDEX, stamps.CONTENT):
+            try:
+                results = await services.run_search(
+                    request.app.state.search, query, user, per_page=PER_PAGE
+                )
+            except SearchError:
+                unavailable = True
+            if results is not None:
+                topics = await request.app.state.topic_names.get()
+                visible, threads = await services.visible_hits(results.hits)
+        # Instant results would log every keystroke: log searches people submit.
+        if results is not None and not is_htmx(request) and query.page == 1:
+            request.app.state.search_log.add(query.text, results.total)
     if results is not None:
-        topics = await request.app.state.topic_names.get()
-        visible, threads = await services.visible_hits(results.hits)
         hits = shown_hits(visible, threads, topics)
         labels = {"topic": topics, "kind": services.KINDS, "solved": services.SOLVED, "stage": STAGE_NAMES}
         chips = active_filters(query.filters, labels, params)

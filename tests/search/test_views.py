@@ -184,6 +184,15 @@ async def test_a_renamed_topic_shows_its_new_name_on_the_very_next_search(client
     assert facet_count(after, "topic", "Transfers &amp; pensions") == 4
 
 
+async def test_a_search_reads_the_stamps_it_depends_on_in_one_statement(client, library, count_queries):
+    await client.get("/search", params={"q": "pension"})
+    count_queries.statements.clear()
+
+    await client.get("/search", params={"q": "bond"})
+
+    assert len([s for s in count_queries.statements if "version_stamps" in s]) == 1
+
+
 async def test_the_topics_are_not_read_again_while_nothing_changes(client, library, count_queries):
     await client.get("/search", params={"q": "pension"})
     count_queries.statements.clear()
