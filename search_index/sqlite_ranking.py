@@ -40,16 +40,17 @@ _UNBOUNDED = math.inf
 
 def bm25_cost(clauses: Sequence[Clause], counts: Mapping[str, int]) -> float:
     """The documents bm25()'s IDF pass would read for `clauses` (inf when unknown:
-    a prefix FTS5 expands, or a number the terms table does not count)."""
+    a prefix FTS5 expands, a number the terms table does not count, or a word not
+    looked up, such as a glossary term's or a quoted phrase's)."""
     cost = 0.0
     for clause in clauses:
         if clause.open_prefix:
             return _UNBOUNDED
         for words in clause.alternatives:
             for word in words:
-                if word.isdigit():
+                if word.isdigit() or word not in counts:
                     return _UNBOUNDED
-                cost += counts.get(word, 0)
+                cost += counts[word]
     return cost
 
 

@@ -255,3 +255,20 @@ async def test_matches_surely_too_many_to_count_are_judged_from_a_short_walk(
     rare = await backend.search(SearchQuery(text="rare", facets=("kind",)))
     assert len(walks()) == 2  # 3 newest of 7 in 30 documents: not surely past 6
     assert (rare.total_is_exact, rare.facets["kind"]) == (False, {"post": rare.total})
+
+
+async def test_words_whose_counts_are_unknown_never_take_bm25s_pass(
+    backend: SqliteFTSBackend, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A glossary term's other wording, or a quoted phrase, is not looked up in the
+    vocabulary: it may be in every document, so bm25's count is not risked."""
+    await backend.upsert([
+        doc("post-1", "Re: x", "a transfer of undertakings"), doc("post-2", "Re: y", "tupe"),
+    ])
+    statements = record_statements(backend, monkeypatch)
+    assert sorted(await ids(backend, "tupe")) == ["post-1", "post-2"]
+    assert sorted(await ids(backend, '"transfer of undertakings"')) == ["post-1", "post-2"]
+    assert not any("bm25(" in sql for sql in statements)
+    statements.clear()
+    assert await ids(backend, "undertakings") == ["post-1"]  # a word looked up, and rare
+    assert any("bm25(" in sql for sql in statements)
