@@ -92,6 +92,8 @@ async def write_transaction(*, content: bool = True) -> AsyncIterator[Any]:
         yield connection
         if content:
             await stamps.advance(stamps.CONTENT, connection)
+    if content:
+        stamps.moved(stamps.CONTENT)  # committed now
 
 
 Rows = list[tuple[Any, ...]]
@@ -141,9 +143,13 @@ async def write_statements(statements: Sequence[Statement], *, content: bool = T
     client = connections.get("default")
     run_batch = getattr(client, "run_batch", None)
     if run_batch is not None:  # SQLite, outside any other transaction
-        return (await run_batch(statements, NothingChanged))[:given]
-    async with in_transaction("default") as connection:
-        return (await _run_in_turn(connection, statements))[:given]
+        rows = await run_batch(statements, NothingChanged)
+    else:
+        async with in_transaction("default") as connection:
+            rows = await _run_in_turn(connection, statements)
+    if content:
+        stamps.moved(stamps.CONTENT)
+    return rows[:given]
 
 
 async def _run_in_turn(connection: BaseDBAsyncClient, statements: Sequence[Statement]) -> list[Rows]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +14,7 @@ from tortoise.functions import Count
 from tortoise.timezone import now
 
 from forum.accounts.models import User
+from forum.caching import stamps
 from forum.mentoring.documents import space_principal
 from forum.mentoring.queries import space_ids_of
 from forum.search.models import SearchLog
@@ -86,6 +87,46 @@ async def run_search(
     )
 
 
+@dataclass(frozen=True)
+class Found:
+    """What a results page shows: the search's answer, its hits still visible, and
+    the topics' names (for labels)."""
+
+    results: SearchPage
+    visible: Visible
+    topics: Mapping[str, str]
+
+
+async def search_page(
+    backend: SearchBackend, request: SearchRequest, viewer: User | None,
+    topic_names: Callable[[], Awaitable[Mapping[str, str]]], *, per_page: int,
+) -> Found:
+    """A results page's search, its hits checked against the database and the topics'
+    names, in two statements as a rule (one when the answer is remembered).
+
+    The answer cache and the topics' names are kept under stamps: rather than read
+    them first, the page assumes the values this process read last and confirms
+    them in its last statement (`stamps.assume`). Should they have moved, the work
+    is done again under the values just read. Raises SearchError.
+    """
+    async with stamps.assume(stamps.SEARCH_INDEX, stamps.CONTENT) as assumed:
+        found = await _found(backend, request, viewer, topic_names, per_page, assumed.names)
+    if assumed.holds(found.visible.stamps):
+        return found
+    async with assumed.again(found.visible.stamps):
+        return await _found(backend, request, viewer, topic_names, per_page, ())
+
+
+async def _found(
+    backend: SearchBackend, request: SearchRequest, viewer: User | None,
+    topic_names: Callable[[], Awaitable[Mapping[str, str]]], per_page: int,
+    stamp_names: tuple[str, ...],
+) -> Found:
+    results = await run_search(backend, request, viewer, per_page=per_page)
+    topics = await topic_names()
+    return Found(results, await visible_hits(results.hits, stamp_names), topics)
+
+
 # Words a new question's title shares with any other ("How do we...?"): left out
 # when looking for similar questions, so that the words that matter decide.
 _COMMON_WORDS = frozenset("""
@@ -142,6 +183,8 @@ async def search_gaps(days: int = 90, limit: int = 50) -> list[tuple[str, int]]:
 # text per database (the ids travel as one array), written out rather than built
 # by the ORM, which cost about 1 ms of Python per page. Each half starts from its
 # ids, never from every live post or thread (SQLite keeps the order of a CROSS JOIN).
+# The same statement may read version stamps, as rows (version, NULL, NULL, name,
+# NULL): the search page confirms in it the stamps it assumed (`stamps.assume`).
 _LIVE_POSTS = """
     SELECT p.id, p.number, p.thread_id, t.title, t.slug
     FROM {posts} JOIN threads t ON t.id = p.thread_id
@@ -158,24 +201,37 @@ _POSTGRES_LIVE_POSTS = f"""
     UNION ALL
     SELECT found.* FROM unnest((SELECT $2::bigint[])) AS wanted(id), LATERAL (
         {_LIVE_POSTS.format(posts="posts p")} AND p.thread_id = wanted.id AND p.number = 1 LIMIT 1
-    ) found"""
+    ) found
+    UNION ALL
+    SELECT s.version, NULL, NULL, s.name, NULL
+    FROM unnest((SELECT $3::text[])) AS wanted(name) JOIN version_stamps s ON s.name = wanted.name"""
 _SQLITE_LIVE_POSTS = (
     _LIVE_POSTS.format(posts="json_each(?) w CROSS JOIN posts p ON p.id = w.value")
     + "\nUNION ALL" + _LIVE_POSTS.format(
         posts="json_each(?) w CROSS JOIN posts p ON p.thread_id = w.value AND p.number = 1"
     )
+    + """
+    UNION ALL
+    SELECT version, NULL, NULL, name, NULL FROM version_stamps
+    WHERE name IN (SELECT value FROM json_each(?))"""
 )
 
 
-async def _live_posts(post_ids: list[int], thread_ids: list[int]) -> list[tuple[Any, ...]]:
+async def _live_posts(
+    post_ids: list[int], thread_ids: list[int], stamp_names: tuple[str, ...]
+) -> list[tuple[Any, ...]]:
     """(id, number, thread id, thread title, thread slug) of the live posts among
-    `post_ids` and the live opening posts of `thread_ids`."""
+    `post_ids` and the live opening posts of `thread_ids`; (version, None, None,
+    name, None) of the stamps `stamp_names`."""
     connection = connections.get("default")
+    names = list(stamp_names)
     if connection.capabilities.dialect == "postgres":
-        _, rows = await connection.execute_query(_POSTGRES_LIVE_POSTS, [post_ids, thread_ids])
+        _, rows = await connection.execute_query(
+            _POSTGRES_LIVE_POSTS, [post_ids, thread_ids, names]
+        )
     else:
         _, rows = await connection.execute_query(
-            _SQLITE_LIVE_POSTS, [json.dumps(post_ids), json.dumps(thread_ids)]
+            _SQLITE_LIVE_POSTS, [json.dumps(post_ids), json.dumps(thread_ids), json.dumps(names)]
         )
     return [tuple(row) for row in rows]
 
@@ -186,22 +242,36 @@ def _reference(doc_id: str) -> tuple[str, int | None]:
     return prefix, int(number) if number.isdigit() else None
 
 
-async def visible_hits(hits: list[SearchHit]) -> tuple[list[SearchHit], dict[str, tuple[str, str]]]:
-    """The hits still visible in the database, and for replies their thread (title and address).
+@dataclass(frozen=True)
+class Visible:
+    """The hits still visible in the database, and what else was read with them."""
+
+    hits: list[SearchHit]
+    threads: dict[str, tuple[str, str]]  # each reply's thread: (title, address), by hit id
+    stamps: dict[str, int] = field(default_factory=dict)  # the stamps asked for
+
+
+async def visible_hits(hits: list[SearchHit], stamp_names: tuple[str, ...] = ()) -> Visible:
+    """The hits still visible in the database, and for replies their thread (title and
+    address); with `stamp_names`, those stamps' current values, read in the same statement.
 
     The index catches up with a deletion a moment later (or, with the engine down,
-    much later): until then a deleted thread or reply must not show. One query.
+    much later): until then a deleted thread or reply must not show. One query
+    (none when there is nothing to check or read).
     """
     references = [_reference(hit.id) for hit in hits]
     thread_ids = {n for prefix, n in references if prefix == "thread" and n is not None}
     post_ids = {n for prefix, n in references if prefix == "post" and n is not None}
-    if not (thread_ids or post_ids):
-        return hits, {}
-    rows = await _live_posts(sorted(post_ids), sorted(thread_ids))
-    live_threads = {thread_id for _, number, thread_id, _, _ in rows if number == 1}
+    if not (thread_ids or post_ids or stamp_names):
+        return Visible(hits, {})
+    rows = await _live_posts(sorted(post_ids), sorted(thread_ids), stamp_names)
+    read = stamps.read_rows(stamp_names, [(name, version) for version, number, _, name, _ in rows
+                                           if number is None])
+    posts = [row for row in rows if row[1] is not None]
+    live_threads = {thread_id for _, number, thread_id, _, _ in posts if number == 1}
     replies = {
         post_id: (title, f"/t/{thread_id}/{slug}")
-        for post_id, number, thread_id, title, slug in rows if number > 1
+        for post_id, number, thread_id, title, slug in posts if number > 1
     }
     kept: list[SearchHit] = []
     threads: dict[str, tuple[str, str]] = {}
@@ -213,4 +283,4 @@ async def visible_hits(hits: list[SearchHit]) -> tuple[list[SearchHit], dict[str
                 continue
             threads[hit.id] = replies[number]
         kept.append(hit)  # other kinds answer for themselves
-    return kept, threads
+    return Visible(kept, threads, read)

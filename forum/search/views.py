@@ -7,7 +7,6 @@ import dataclasses
 from starlette.requests import Request
 from starlette.responses import Response
 
-from forum.caching import stamps
 from forum.errors import NotAllowed, SignInRequired
 from forum.http.htmx import is_htmx
 from forum.pagination import Pages, page_number
@@ -47,25 +46,23 @@ async def search(request: Request) -> Response:
     facets: list[tuple[str, str, list[FacetOption]]] = []
     # Every engine searches words; filters narrow a search, they are not one.
     if query.text:
-        # The answer cache and the topics' names each check a stamp: read both at once.
-        async with stamps.snapshot(stamps.SEARCH_INDEX, stamps.CONTENT):
-            try:
-                results = await services.run_search(
-                    request.app.state.search, query, user, per_page=PER_PAGE
-                )
-            except SearchError:
-                unavailable = True
-            if results is not None:
-                topics = await request.app.state.topic_names.get()
-                visible, threads = await services.visible_hits(results.hits)
-        # Instant results would log every keystroke: log searches people submit.
-        if results is not None and not is_htmx(request) and query.page == 1:
-            request.app.state.search_log.add(query.text, results.total)
-    if results is not None:
-        hits = shown_hits(visible, threads, topics)
-        labels = {"topic": topics, "kind": services.KINDS, "solved": services.SOLVED, "stage": STAGE_NAMES}
-        chips = active_filters(query.filters, labels, params)
-        facets = facet_options(results, query.filters, labels, params) if hits else []
+        try:
+            found = await services.search_page(
+                request.app.state.search, query, user, request.app.state.topic_names.get,
+                per_page=PER_PAGE,
+            )
+        except SearchError:
+            unavailable = True
+        else:
+            results = found.results
+            hits = shown_hits(found.visible.hits, found.visible.threads, found.topics)
+            labels = {"topic": found.topics, "kind": services.KINDS, "solved": services.SOLVED,
+                      "stage": STAGE_NAMES}
+            chips = active_filters(query.filters, labels, params)
+            facets = facet_options(results, query.filters, labels, params) if hits else []
+            # Instant results would log every keystroke: log searches people submit.
+            if not is_htmx(request) and query.page == 1:
+                request.app.state.search_log.add(query.text, results.total)
     context = dict(
         query=query, results=results, hits=hits, unavailable=unavailable, active_filters=chips,
         facets=facets, pages=Pages(query.page, PER_PAGE, results.total if results else 0),
@@ -85,7 +82,7 @@ async def similar(request: Request) -> Response:
         )
     except SearchError:
         results = SearchPage(hits=[], total=0)
-    hits, _ = await services.visible_hits(results.hits)
+    hits = (await services.visible_hits(results.hits)).hits
     return render(request, "search/_similar.html", results=dataclasses.replace(results, hits=hits))
 
 
@@ -113,7 +110,7 @@ async def related(request: Request) -> Response:
         results = None
     if results is not None:
         # The index may not have caught up with a deletion yet: never show it.
-        hits, _ = await services.visible_hits(results.hits)
+        hits = (await services.visible_hits(results.hits)).hits
         results = dataclasses.replace(results, hits=hits)
     return render(request, "search/related.html", text=text, kinds=kinds, results=results,
                   kind_names=services.KINDS)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tortoise import connections
+
 from forum.caching import stamps
 from forum.caching.stamped import StampedValue
 
@@ -69,3 +71,57 @@ async def test_a_snapshot_reads_its_stamps_at_once_and_answers_them_within_the_b
         assert await stamps.read(stamps.SEARCH_INDEX) == 0
 
     assert await stamps.read(stamps.CONTENT) == before + 1
+
+
+async def _moved_elsewhere(name: str) -> None:
+    """Stamp `name` moved by another process: this one is not told."""
+    await connections.get("default").execute_query(
+        f"UPDATE version_stamps SET version = version + 1 WHERE name = '{name}'"
+    )
+
+
+async def test_assuming_takes_the_values_this_process_read_last_without_a_round_trip(db, count_queries):
+    await stamps.advance(stamps.CONTENT)
+    read = await stamps.read_many((stamps.CONTENT, stamps.SEARCH_INDEX))
+    count_queries.statements.clear()
+
+    async with stamps.assume(stamps.CONTENT, stamps.SEARCH_INDEX) as assumed:
+        assert await stamps.read(stamps.CONTENT) == read[stamps.CONTENT]
+        assert count_queries.count == 0
+
+    assert assumed.holds(await stamps.read_many(assumed.names))
+
+
+async def test_assumed_values_another_process_has_moved_do_not_hold(db):
+    await stamps.advance(stamps.CONTENT)
+    before = await stamps.read(stamps.CONTENT)
+    await _moved_elsewhere(stamps.CONTENT)
+
+    async with stamps.assume(stamps.CONTENT) as assumed:
+        assert await stamps.read(stamps.CONTENT) == before  # not known here yet
+    current = await stamps.read_many(assumed.names)
+
+    assert not assumed.holds(current)
+    async with assumed.again(current):  # the work done again, under the values just read
+        assert await stamps.read(stamps.CONTENT) == before + 1
+
+
+async def test_a_stamp_this_process_moved_is_read_rather_than_assumed(db, count_queries):
+    await stamps.read_many((stamps.CONTENT,))
+    await stamps.advance(stamps.CONTENT)
+    count_queries.statements.clear()
+
+    async with stamps.assume(stamps.CONTENT):
+        assert await stamps.read(stamps.CONTENT) == 1
+    assert count_queries.count == 1
+
+
+async def test_a_write_transaction_forgets_the_content_stamp_once_it_commits(db):
+    from forum.db import write_transaction
+
+    await stamps.read_many((stamps.CONTENT,))
+    async with write_transaction():
+        pass
+
+    async with stamps.assume(stamps.CONTENT):
+        assert await stamps.read(stamps.CONTENT) == 1

@@ -7,11 +7,14 @@ import re
 from datetime import timedelta
 
 import pytest
+from tortoise import connections
 from tortoise.timezone import now
 
 from forum.accounts.models import Role, User
+from forum.caching import stamps
 from forum.db import write_transaction
 from forum.search import log as search_log
+from forum.search.loader import load_documents
 from forum.search.models import SearchLog
 from forum.threads import services
 from forum.threads.models import Thread, Topic
@@ -191,6 +194,50 @@ async def test_a_search_reads_the_stamps_it_depends_on_in_one_statement(client, 
     await client.get("/search", params={"q": "bond"})
 
     assert len([s for s in count_queries.statements if "version_stamps" in s]) == 1
+
+
+async def test_a_repeated_search_is_one_statement(client, library, count_queries):
+    # The remembered answer's hits are checked, and the stamps it was filed under
+    # confirmed, in one statement.
+    await client.get("/search", params={"q": "pension"})
+    count_queries.statements.clear()
+
+    page = (await client.get("/search", params={"q": "pension"})).text
+
+    assert len(hit_titles(page)) == 5
+    assert count_queries.count == 1
+
+
+async def _moved_elsewhere(name: str) -> None:
+    """Stamp `name` moved by another process (the worker, another web worker): this
+    process is not told."""
+    await connections.get("default").execute_query(
+        f"UPDATE version_stamps SET version = version + 1 WHERE name = '{name}'"
+    )
+
+
+async def test_a_remembered_answer_is_not_served_once_another_process_changed_the_index(app, client, library):
+    thread = await make_thread(title="A zeppelin for the pension fund")  # not indexed yet
+    assert "Nothing found" in (await client.get("/search", params={"q": "zeppelin"})).text
+    # Indexed by another process: the engine changes, and then the stamp.
+    await app.state.search.backend.upsert(
+        [doc for doc in (await load_documents([f"thread-{thread.id}"])).values() if doc]
+    )
+    await _moved_elsewhere(stamps.SEARCH_INDEX)
+
+    page = (await client.get("/search", params={"q": "zeppelin"})).text
+
+    assert hit_titles(page) == ["A zeppelin for the pension fund"]
+
+
+async def test_a_topic_renamed_by_another_process_shows_its_new_name_on_the_next_search(client, library):
+    await client.get("/search", params={"q": "pension"})
+    await Topic.filter(id=library["tupe"].id).update(name="Transfers & pensions")
+    await _moved_elsewhere(stamps.CONTENT)
+
+    page = (await client.get("/search", params={"q": "pension"})).text
+
+    assert '<a href="/topics/tupe-pensions">Transfers &amp; pensions</a>' in page
 
 
 async def test_the_topics_are_not_read_again_while_nothing_changes(client, library, count_queries):
