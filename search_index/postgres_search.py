@@ -93,6 +93,7 @@ _FILTERS = {
     "stage": "stage = ANY({})", "sector": "sector = ANY({})", "solved": "solved = ANY({})",
 }
 _MAIN = "matches"
+Row = Mapping[str, Any]  # a statement's row: an asyncpg record, read by column name
 
 
 class PostgresSearch:
@@ -117,16 +118,16 @@ class PostgresSearch:
         found = await self.prepare(db, search)
         offset = min((search.page - 1) * search.per_page, MAX_OFFSET)
         statement = found.statement(search.sort, offset, search.per_page)
-        result = found.read(await db.execute_query_dict(*statement))
+        result = found.read(await _rows(db, statement))
         if result.walked_too_few:  # the estimate was wrong: every match, then
             found.read_every_match(result.walked_too_few)
             statement = found.statement(search.sort, offset, search.per_page)
-            result = found.read(await db.execute_query_dict(*statement))
+            result = found.read(await _rows(db, statement))
         rows = result.hits
         end = offset + search.per_page
         if end > result.served and result.total > result.served and offset < result.total:
             start = max(offset, result.served)  # the statement's are the newest `served`
-            rows += await db.execute_query_dict(*found.older(start, end - start, result.total))
+            rows += await _rows(db, found.older(start, end - start, result.total))
         did_you_mean = None
         if result.total == 0:
             did_you_mean = await self._did_you_mean(db, search)
@@ -167,7 +168,7 @@ class PostgresSearch:
             self.documents_table, build_plan(corrected, lookup.alternatives),
             search.principals, search.filters, [], size=lookup.size, density=0.0,
         )
-        return corrected.text() if await db.execute_query_dict(*found.exists()) else None
+        return corrected.text() if await _rows(db, found.exists()) else None
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ class _Result:
     meaningless).
     """
 
-    hits: list[dict[str, Any]]
+    hits: list[Row]
     total: int
     exact: bool
     served: int
@@ -469,7 +470,7 @@ class _Matches:
             group=f"GROUP BY GROUPING SETS ({', '.join(f'({f})' for f in facets)})",
         )
 
-    def read(self, rows: list[dict[str, Any]]) -> _Result:
+    def read(self, rows: list[Row]) -> _Result:
         """The statement's rows as hits in order, the total and the facet counts."""
         short = [
             row["name"] for row in rows
@@ -540,6 +541,13 @@ class _Matches:
         return f"SELECT 1 AS found FROM {self.documents} WHERE {where} LIMIT 1", self.values
 
 
+async def _rows(db: BaseDBAsyncClient, statement: tuple[str, list[Any]]) -> list[Row]:
+    """The rows of a search statement, as the driver gives them: asyncpg's records
+    answer ``row["column"]`` as a dict would, without a copy of every row."""
+    _, rows = await db.execute_query(*statement)
+    return list(rows)
+
+
 def _shown(facet: str) -> str:
     return "CASE WHEN solved THEN 'true' ELSE 'false' END" if facet == "solved" else facet
 
@@ -552,7 +560,7 @@ def _select(
     return f"SELECT {listed} FROM {source} {'WHERE ' + where if where else ''} {group}"
 
 
-def _hit(row: dict[str, Any], matches: Matches) -> SearchHit:
+def _hit(row: Row, matches: Matches) -> SearchHit:
     return SearchHit(
         id=row["id"], kind=row["kind"], url=row["url"],
         title=highlight(row["title"], matches), snippet=snippet(row["body"], matches),
