@@ -27,9 +27,14 @@ async def healthz(request) -> PlainTextResponse:
     return PlainTextResponse("ok")
 
 
+# Starlette tries the routes in order, so the pages asked for most come first
+# (searches as people type were the 93rd try).
 routes = [
     Route("/", shared_page(threads.home), name="home"),
     Route("/healthz", healthz),
+    Route("/search", search.search, name="search"),
+    Route("/search/similar", search.similar),
+    Route("/search/related", search.related),
     Route("/signup", accounts.signup, methods=["GET", "POST"], name="signup"),
     Route("/signin", accounts.signin, methods=["GET", "POST"], name="signin"),
     Route("/signout", accounts.signout, methods=["POST"], name="signout"),
@@ -121,9 +126,6 @@ routes = [
     Route("/notifications", notifications.notification_list, name="notifications"),
     Route("/notifications/read-all", notifications.read_all, methods=["POST"]),
     Route("/notifications/{notification_id:int}/open", notifications.open_notification, methods=["POST"]),
-    Route("/search", search.search, name="search"),
-    Route("/search/similar", search.similar),
-    Route("/search/related", search.related),
     Route("/moderation/search-gaps", search.gaps),
     Mount("/static", FingerprintedStaticFiles(STATIC), name="static"),
 ]
