@@ -30,17 +30,16 @@ def _sql(connection: BaseDBAsyncClient, sql: str) -> str:
     return sql
 
 
-# The stamps a block of work (a request) has read at its start, or assumes: see
-# `snapshot` and `assume`.
-_snapshot: ContextVar[Mapping[str, int] | None] = ContextVar("stamps_snapshot", default=None)
+# The stamps a block of work (a request) takes as current: see `assume`.
+_taken_values: ContextVar[Mapping[str, int] | None] = ContextVar("stamps_taken", default=None)
 # The value of each stamp this process read last: what `assume` starts from.
 _last_read: dict[str, int] = {}
 
 
 async def read(name: str, connection: BaseDBAsyncClient | None = None) -> int:
     """The current value of stamp `name` (0 before it first moves), or its value when
-    the enclosing `snapshot` was taken."""
-    taken = _snapshot.get()
+    the enclosing `assume` block took it."""
+    taken = _taken_values.get()
     if taken is not None and name in taken and connection is None:
         return taken[name]
     connection = connection or connections.get("default")
@@ -72,21 +71,12 @@ def read_rows(names: tuple[str, ...], rows: Iterable[Sequence[Any]]) -> dict[str
 
 
 @asynccontextmanager
-async def snapshot(*names: str) -> AsyncIterator[None]:
-    """Read the stamps `names` at once; within the block, `read` answers them from
-    that reading. For a request that consults several caches: one round trip, and
-    each cache still files what it builds under a value read before building it."""
-    async with _taken(await read_many(names)):
-        yield
-
-
-@asynccontextmanager
 async def _taken(values: Mapping[str, int]) -> AsyncIterator[None]:
-    token = _snapshot.set(values)
+    token = _taken_values.set(values)
     try:
         yield
     finally:
-        _snapshot.reset(token)
+        _taken_values.reset(token)
 
 
 @dataclass(frozen=True)
@@ -105,7 +95,7 @@ class Assumed:
 
     def again(self, current: Mapping[str, int]) -> AbstractAsyncContextManager[None]:
         """A block answering `read` with `current`: for doing the work again when the
-        assumption did not hold (the values were read before that work, as `snapshot`)."""
+        assumption did not hold (the values were read before that work)."""
         return _taken(current)
 
 

@@ -59,14 +59,14 @@ async def test_another_stamp_leaves_the_value_alone(db):
     assert await value.get() == 1
 
 
-async def test_a_snapshot_reads_its_stamps_at_once_and_answers_them_within_the_block(db):
+async def test_an_assumed_block_answers_its_values_even_once_a_change_committed(db):
     await stamps.advance(stamps.CONTENT)
     before = await stamps.read(stamps.CONTENT)
 
-    async with stamps.snapshot(stamps.CONTENT, stamps.SEARCH_INDEX):
+    async with stamps.assume(stamps.CONTENT, stamps.SEARCH_INDEX):
         await stamps.advance(stamps.CONTENT)  # a change committed meanwhile
-        # Caches keyed by the value read at the start never file later work under
-        # a newer value than they read first: the old one is still the right key.
+        # Caches keyed by the value taken at the start never file later work under
+        # a newer value than they took first: the old one is still the right key.
         assert await stamps.read(stamps.CONTENT) == before
         assert await stamps.read(stamps.SEARCH_INDEX) == 0
 
