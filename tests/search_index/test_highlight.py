@@ -42,6 +42,8 @@ TEXTS = [
     'Re: "Bond" & the <b>TUPE</b> deal\u2026 pension\u2019s   scheme',
     "Pensions: parent company guarantee, then the parent company paid. Bond-holders' bonds.",
     "  leading space, trailing space  ",
+    "control \x01bond\x02 characters <mark>bond</mark>",
+    "Valued values: the value of a bond, valuation bonds and Bond.",
     "word",
     "",
 ]
@@ -50,6 +52,10 @@ MATCHES = [
     Matches(frozenset({"pension"}), prefixes=("bon",)),
     Matches(phrases=(("parent", "company", "guarantee"),)),
     Matches(frozenset({"nothing"})),
+    Matches(frozenset({"value", "bond"}), prefixes=("val", "valu")),
+    # More words than are looked for one by one: a prefix's completions.
+    Matches(frozenset({"valued", "values", "value", "valuation", "validate", "valid",
+                       "valley", "valve", "bonds", "leading"})),
 ]
 
 
