@@ -102,4 +102,6 @@ def normalize_phrase(text: str) -> str:
 
 def distinct_words(text: str) -> set[str]:
     """The set of folded words in `text` (faster than `tokenize` for long texts)."""
+    if ascii_words(text):
+        return set(ascii_folded(text).split())
     return set(_WORD.findall(fold(text)))

@@ -66,6 +66,8 @@ def _last_visible(tokens: list[Token], before: str) -> str:
 def _mention_run(run: list[Token], before: str) -> list[Token]:
     # `before` is prepended so that "*x*@bob" reads as "x@bob": no mention.
     text = before + "".join(token.content for token in run)
+    if "@" not in text:  # most text mentions nobody: skip the regular expression
+        return run
     escaped: set[int] = set(range(len(before)))
     position = len(before)
     for token in run:

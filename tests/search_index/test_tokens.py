@@ -1,4 +1,4 @@
-from search_index.tokens import ascii_words, spans, tokenize, words_of
+from search_index.tokens import ascii_words, distinct_words, spans, tokenize, words_of
 
 TEXTS = [
     "Co-op's café: TUPE_transfer (2024) & LGPS/admitted-body!",
@@ -14,6 +14,11 @@ TEXTS = [
 def test_words_of_agrees_with_tokenize_on_ascii_and_unicode_text() -> None:
     for text in TEXTS:
         assert words_of(text) == tokenize(text)
+
+
+def test_distinct_words_are_the_set_of_tokenize_on_ascii_and_unicode_text() -> None:
+    for text in TEXTS:
+        assert distinct_words(text) == set(tokenize(text))
 
 
 def test_a_range_of_spans_is_the_same_slice_of_all_spans() -> None:
