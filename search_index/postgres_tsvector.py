@@ -18,7 +18,7 @@ from search_index import synonyms
 from search_index.backend import SearchDoc
 from search_index.highlight import Matches
 from search_index.query_syntax import ParsedQuery
-from search_index.tokens import tokenize
+from search_index.tokens import words_of
 
 MIN_PREFIX_LENGTH = 2  # a one-letter prefix would merge a large part of the index
 MAX_LEXEME = 100  # longer "words" (pasted blobs) are not indexed
@@ -45,7 +45,7 @@ def document_vector(doc: SearchDoc) -> tuple[str, set[str]]:
     positions: dict[str, list[str]] = {}
     position = 0
     for weight, text in (("A", doc.title), *(("B", tag) for tag in doc.tags), ("C", doc.body)):
-        words = tokenize(pg_text(text)[:MAX_INDEXED_TEXT])
+        words = words_of(pg_text(text)[:MAX_INDEXED_TEXT])
         numbers: Iterable[int] = range(position + 1, position + len(words) + 1)
         if position + len(words) >= MAX_POSITION:  # PostgreSQL keeps no position past it
             numbers = [min(n, MAX_POSITION) for n in numbers]

@@ -74,6 +74,12 @@ def longest_term() -> int:
     return max(len(term.split()) for term in _index())
 
 
+@cache
+def _first_words() -> frozenset[str]:
+    """The words the glossary's wordings start with."""
+    return frozenset(term.split()[0] for term in _index())
+
+
 def groups() -> list[frozenset[str]]:
     """Every group of equivalent wordings, folded."""
     return list(dict.fromkeys(_index().values()))
@@ -99,10 +105,13 @@ def find_terms(words: Sequence[str]) -> list[tuple[int, int, frozenset[str]]]:
     Returns (start, end, group) for each, not overlapping: ``words[start:end]``
     is one of the group's wordings.
     """
-    index = _index()
+    index, firsts = _index(), _first_words()
     found: list[tuple[int, int, frozenset[str]]] = []
     start = 0
     while start < len(words):
+        if words[start] not in firsts:  # most words start no wording: one set look-up
+            start += 1
+            continue
         for end in range(min(len(words), start + longest_term()), start, -1):
             group = index.get(" ".join(words[start:end]))
             if group is not None:

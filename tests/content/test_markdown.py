@@ -2,6 +2,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from forum.content import markdown
 from forum.content.markdown import (
     excerpt,
     find_mentions,
@@ -238,6 +239,24 @@ def test_plain_text_drops_markup_and_collapses_whitespace() -> None:
 
 def test_plain_text_decodes_entities_and_keeps_raw_html_as_text() -> None:
     assert plain_text("Fish &amp; chips &lt;3 <b>bold</b>") == "Fish & chips <3 <b>bold</b>"
+
+
+# Texts near the line between prose and markup: whitespace of every kind, line
+# endings, numbers, dashes and punctuation that markup does not use.
+PROSE_AND_ALMOST = [
+    "plain words", "  leading and trailing  ", "two\n\nparagraphs\nand a soft break",
+    "hard break  \nhere", "    indented like code\nthen prose", "tab\tand\u00a0no-break space",
+    "windows\r\nline endings\r\n\r\nand a paragraph", "old mac\rendings",
+    "- a list", "text\n- a list after it", "text\r- after a lone CR", "+ plus list",
+    "1. numbered", "2) numbered", "text\n3. numbered after", "1.5 million in 2024, not a list",
+    "a line\n---\nunder it", "co-op's well-known self-help - with a dash", "Thanks! Really?",
+    "50% of £4m (roughly), 'quoted' and \"double\"; semi: colon.", "@alice said hi", "",
+]
+
+
+@pytest.mark.parametrize("source", PROSE_AND_ALMOST)
+def test_plain_text_of_prose_skips_the_parser_and_gives_what_it_gives(source: str) -> None:
+    assert plain_text(source) == markdown._parsed_plain_text(source)
 
 
 def test_excerpt_returns_short_text_unchanged() -> None:
