@@ -5,7 +5,7 @@ hand back the document's own text unescaped, so hostile content such as
 ``<script>`` would reach the page. Here the text is always escaped, and only
 the <mark> tags this module adds are markup.
 
-A results page highlights twenty titles and snippets, so text whose words are
+A results page highlights ten titles and snippets, so text whose words are
 ASCII (nearly all) takes a quicker path, in C string functions rather than word
 by word: str.find finds the matched words in the folded text, str.count numbers
 them, and the passage is collapsed and escaped whole. Other text, and searches
