@@ -113,8 +113,9 @@ def _needles(matches: Matches) -> tuple[tuple[str, int], ...] | None:
     """What to look for in a padded `ascii_folded` text to find the words `matches`
     marks, each with how to take what it finds: a whole word, a word starting with
     a prefix, or a word starting with a stem, to be checked. None when `matches`
-    has phrases (or an empty prefix): they go word by word."""
-    if matches.phrases or "" in matches.prefixes:
+    has phrases, or a word or prefix that is not letters and digits (which a
+    search never makes): they go word by word."""
+    if matches.phrases or not all(w.isalnum() for w in (*matches.words, *matches.prefixes)):
         return None
     # Words and prefixes that are not ASCII never occur in an ASCII text.
     words = sorted(word for word in matches.words if word.isascii())

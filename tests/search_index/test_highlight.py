@@ -56,6 +56,9 @@ MATCHES = [
     # More words than are looked for one by one: a prefix's completions.
     Matches(frozenset({"valued", "values", "value", "valuation", "validate", "valid",
                        "valley", "valve", "bonds", "leading"})),
+    # Words no search makes (empty, with a space) take the word-by-word path.
+    Matches(frozenset({"", "bond", "parent company", "q1", "q2", "q3", "q4", "q5", "q6", "q7"}),
+            prefixes=("va ",)),
 ]
 
 
