@@ -158,7 +158,10 @@ def test_generator_processes_report_every_request_however_long_the_report():
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 256  # the default 5 drops connections on a busy machine
+
+    server = Server(("127.0.0.1", 0), Answer)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         # 6,000 latencies per process: a report well over a pipe's 64 KiB.
@@ -166,5 +169,8 @@ def test_generator_processes_report_every_request_however_long_the_report():
     finally:
         server.shutdown()
         server.server_close()
-    assert merged["completed"] == 12000
-    assert merged["errors"] == {"socket": 0, "status": 0}
+    # Every request is in the reports: answered or, should this server fall behind
+    # on a busy machine, counted as an error; none is lost with a cut report.
+    assert merged["processes"] == 2 and merged["scheduled"] == 12000
+    assert merged["completed"] + merged["errors"]["socket"] == 12000
+    assert merged["completed"] > 6000 and merged["errors"]["status"] == 0
