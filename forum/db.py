@@ -80,6 +80,19 @@ async def read_rows(sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
 
 
 @asynccontextmanager
+async def one_connection() -> AsyncIterator[None]:
+    """Run the block's statements, one at a time and outside any transaction, on one
+    connection: on PostgreSQL, one taken from the pool for them all instead of one
+    for each (`forum.postgres_engine`); SQLite has a single connection anyway."""
+    held = getattr(connections.get("default"), "held", None)
+    if held is None:
+        yield
+        return
+    async with held():
+        yield
+
+
+@asynccontextmanager
 async def write_transaction(*, content: bool = True) -> AsyncIterator[Any]:
     """A transaction for writes: on SQLite it holds the write lock from its start.
 

@@ -15,6 +15,7 @@ from tortoise.timezone import now
 
 from forum.accounts.models import User
 from forum.caching import stamps
+from forum.db import one_connection
 from forum.mentoring.documents import space_principal
 from forum.mentoring.queries import space_ids_of
 from forum.search.models import SearchLog
@@ -102,19 +103,21 @@ async def search_page(
     topic_names: Callable[[], Awaitable[Mapping[str, str]]], *, per_page: int,
 ) -> Found:
     """A results page's search, its hits checked against the database and the topics'
-    names, in two statements as a rule (one when the answer is remembered).
+    names, in two statements as a rule (one when the answer is remembered), on one
+    connection (`forum.db.one_connection`).
 
     The answer cache and the topics' names are kept under stamps: rather than read
     them first, the page assumes the values this process read last and confirms
     them in its last statement (`stamps.assume`). Should they have moved, the work
     is done again under the values just read. Raises SearchError.
     """
-    async with stamps.assume(stamps.SEARCH_INDEX, stamps.CONTENT) as assumed:
-        found = await _found(backend, request, viewer, topic_names, per_page, assumed.names)
-    if assumed.holds(found.visible.stamps):
-        return found
-    async with assumed.again(found.visible.stamps):
-        return await _found(backend, request, viewer, topic_names, per_page, ())
+    async with one_connection():
+        async with stamps.assume(stamps.SEARCH_INDEX, stamps.CONTENT) as assumed:
+            found = await _found(backend, request, viewer, topic_names, per_page, assumed.names)
+        if assumed.holds(found.visible.stamps):
+            return found
+        async with assumed.again(found.visible.stamps):
+            return await _found(backend, request, viewer, topic_names, per_page, ())
 
 
 async def _found(

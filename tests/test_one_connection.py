@@ -1,0 +1,73 @@
+"""`one_connection`: a block's statements on one pooled connection (PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tortoise import connections
+from tortoise.exceptions import OperationalError
+
+from forum.db import one_connection, read_rows
+
+pytestmark = pytest.mark.usefixtures("db")
+
+
+def _postgres() -> bool:
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
+async def _session() -> int:
+    """Which server session ran the statement (SQLite: its one connection)."""
+    if _postgres():
+        return (await read_rows("SELECT pg_backend_pid()", []))[0][0]
+    return (await read_rows("SELECT 1", []))[0][0]
+
+
+def _free_connections() -> int | None:
+    pool = getattr(connections.get("default"), "_pool", None)
+    return pool.get_idle_size() if pool is not None else None
+
+
+async def test_the_statements_of_a_block_run_in_one_session_and_it_is_given_back():
+    await _session()  # the pool is made by the first statement
+    idle = _free_connections()
+    async with one_connection():
+        first = await _session()
+        assert {await _session() for _ in range(5)} == {first}
+        if _postgres():
+            assert _free_connections() == idle - 1  # held by the block
+        async with one_connection():  # nested: the same connection
+            assert await _session() == first
+    assert _free_connections() == idle
+
+
+async def test_a_failing_statement_leaves_the_held_connection_usable():
+    async with one_connection():
+        with pytest.raises(OperationalError):
+            await read_rows("SELECT * FROM no_such_table", [])
+        assert await read_rows("SELECT 2", []) == [(2,)]
+
+
+async def test_a_task_that_outlives_the_block_takes_a_connection_of_its_own():
+    release = asyncio.Event()
+
+    async def later() -> list[tuple[int, ...]]:
+        await release.wait()
+        return await read_rows("SELECT 3", [])
+
+    async with one_connection():
+        task = asyncio.create_task(later())  # the task copies the block's context
+        await asyncio.sleep(0)
+    release.set()
+    assert await task == [(3,)]
+
+
+async def test_transactions_in_a_block_take_their_own_connection():
+    from forum.db import write_transaction
+    from forum.threads.models import Topic
+
+    async with one_connection():
+        async with write_transaction():
+            await Topic.create(slug="tupe", name="TUPE", description="", position=0)
+        assert await read_rows("SELECT count(*) FROM topics", []) == [(1,)]
