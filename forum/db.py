@@ -81,9 +81,10 @@ async def read_rows(sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
 
 @asynccontextmanager
 async def one_connection() -> AsyncIterator[None]:
-    """Run the block's statements, one at a time and outside any transaction, on one
-    connection: on PostgreSQL, one taken from the pool for them all instead of one
-    for each (`forum.postgres_engine`); SQLite has a single connection anyway."""
+    """Run the block's reads on one connection: on PostgreSQL, one taken from the pool
+    for them all instead of one for each (`forum.postgres_engine.PooledClient.held`;
+    a transaction in the block is refused). SQLite has a single connection anyway;
+    inside a transaction, the block runs in it."""
     held = getattr(connections.get("default"), "held", None)
     if held is None:
         yield

@@ -19,17 +19,20 @@ Taking and returning a pooled connection still costs about as much Python as a
 small statement's own round trip. A page that runs its statements one after the
 other (the search page: the search, then its hits checked) can hold one
 connection for all of them (`PooledClient.held`), outside any transaction.
+Statements started together on it (the ORM gathers prefetches) take turns.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
 from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.base.client import TransactionContext
 
 
 async def keep_session(connection: asyncpg.Connection) -> None:
@@ -38,31 +41,44 @@ async def keep_session(connection: asyncpg.Connection) -> None:
 
 class _Holding:
     """The connection a block holds (`PooledClient.held`); None once the block ends, so
-    that a task started in the block and still running after it takes its own."""
+    that a task started in the block and still running after it takes its own. One
+    statement at a time runs on it (`turn`)."""
 
-    __slots__ = ("client", "connection")
+    __slots__ = ("client", "connection", "turn")
 
     def __init__(self, client: PooledClient, connection: Any) -> None:
         self.client = client
         self.connection: Any = connection
+        self.turn = asyncio.Lock()
 
 
-_holding: ContextVar[_Holding | None] = ContextVar("forum_held_connection", default=None)
+_HELD: ContextVar[_Holding | None] = ContextVar("forum_held_connection", default=None)
 
 
 class _Held:
-    """`acquire_connection` inside `held`: the block's connection, given back by the block."""
+    """`acquire_connection` inside `held`: the block's connection, in its turn (the
+    block gives it back to the pool); a pooled one if the block has ended meanwhile."""
 
-    __slots__ = ("connection",)
+    __slots__ = ("holding", "pooled", "taken")
 
-    def __init__(self, connection: Any) -> None:
-        self.connection = connection
+    def __init__(self, holding: _Holding, pooled: Callable[[], Any]) -> None:
+        self.holding = holding
+        self.pooled = pooled
+        self.taken: Any = None
 
     async def __aenter__(self) -> Any:
-        return self.connection
+        await self.holding.turn.acquire()
+        if self.holding.connection is not None:
+            return self.holding.connection
+        self.holding.turn.release()
+        self.taken = self.pooled()
+        return await self.taken.__aenter__()
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
+    async def __aexit__(self, *exc_info: Any) -> None:
+        if self.taken is not None:
+            await self.taken.__aexit__(*exc_info)
+        else:
+            self.holding.turn.release()
 
 
 class PooledClient(AsyncpgDBClient):
@@ -72,30 +88,47 @@ class PooledClient(AsyncpgDBClient):
         kwargs.setdefault("reset", keep_session)
         return await super().create_pool(**kwargs)
 
-    def acquire_connection(self) -> Any:
-        holding = _holding.get()
+    def _held_here(self) -> _Holding | None:
+        """The connection this client holds in the current context, if any."""
+        holding = _HELD.get()
         if holding is not None and holding.client is self and holding.connection is not None:
-            return _Held(holding.connection)
-        return super().acquire_connection()
+            return holding
+        return None
+
+    def acquire_connection(self) -> Any:
+        holding = self._held_here()
+        pooled = super().acquire_connection
+        return _Held(holding, pooled) if holding is not None else pooled()
+
+    def _in_transaction(self) -> TransactionContext:
+        # A transaction would wait for a second pooled connection while the block
+        # holds one: enough such blocks at once would empty the pool for good.
+        if self._held_here() is not None:
+            raise RuntimeError("no transaction inside PooledClient.held(): it reads only")
+        return super()._in_transaction()
 
     @asynccontextmanager
     async def held(self) -> AsyncIterator[None]:
-        """Run the block's statements outside a transaction on one pooled connection.
+        """Run the block's statements on one pooled connection, outside any transaction
+        (for reads: a transaction in the block is refused with RuntimeError).
 
-        The block must run them one at a time (no `asyncio.gather`): a connection
-        runs one statement at once. Transactions take a connection of their own.
+        Statements started together take turns on it. A task started in the block
+        that runs a statement after the block ends takes a connection of its own.
         """
-        if _holding.get() is not None:  # already held by an enclosing block
+        if self._held_here() is not None:  # already held by an enclosing block
             yield
             return
         async with super().acquire_connection() as connection:
             holding = _Holding(self, connection)
-            token = _holding.set(holding)
+            token = _HELD.set(holding)
             try:
                 yield
             finally:
-                holding.connection = None
-                _holding.reset(token)
+                _HELD.reset(token)
+                # A statement still running in a task started in the block ends
+                # before the connection goes back to the pool.
+                async with holding.turn:
+                    holding.connection = None
 
 
 client_class = PooledClient

@@ -8,7 +8,9 @@ import pytest
 from tortoise import connections
 from tortoise.exceptions import OperationalError
 
-from forum.db import one_connection, read_rows
+from forum.db import one_connection, read_rows, write_transaction
+from forum.postgres_engine import _HELD
+from forum.threads.models import Topic
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -22,6 +24,11 @@ async def _session() -> int:
     if _postgres():
         return (await read_rows("SELECT pg_backend_pid()", []))[0][0]
     return (await read_rows("SELECT 1", []))[0][0]
+
+
+def _held():
+    """The connection the block holds (PostgreSQL), with its turn lock."""
+    return _HELD.get()
 
 
 def _free_connections() -> int | None:
@@ -63,11 +70,42 @@ async def test_a_task_that_outlives_the_block_takes_a_connection_of_its_own():
     assert await task == [(3,)]
 
 
-async def test_transactions_in_a_block_take_their_own_connection():
-    from forum.db import write_transaction
-    from forum.threads.models import Topic
+async def test_a_transaction_in_a_block_is_refused_on_postgresql():
+    # It would wait for a second pooled connection while the block holds one.
+    async with one_connection():
+        if _postgres():
+            with pytest.raises(RuntimeError, match="no transaction"):
+                async with write_transaction():
+                    await Topic.create(slug="tupe", name="TUPE", description="", position=0)
+            assert await read_rows("SELECT count(*) FROM topics", []) == [(0,)]
+        else:  # one connection anyway
+            async with write_transaction():
+                await Topic.create(slug="tupe", name="TUPE", description="", position=0)
+            assert await read_rows("SELECT count(*) FROM topics", []) == [(1,)]
+    async with write_transaction():  # after the block, as before
+        await Topic.create(slug="lgps", name="LGPS", description="", position=1)
+
+
+async def test_statements_started_together_in_a_block_take_turns():
+    async with one_connection():
+        first, second = await asyncio.gather(
+            read_rows("SELECT 1", []), read_rows("SELECT 2", [])
+        )
+        assert (first, second) == ([(1,)], [(2,)])
+        assert await read_rows("SELECT 3", []) == [(3,)]
+
+
+async def test_a_statement_waiting_for_its_turn_when_the_block_ends_takes_its_own_connection():
+    async def later() -> list[tuple[int, ...]]:
+        await asyncio.sleep(0.01)  # the block has begun to end: it waits for its turn
+        return await read_rows("SELECT 4", [])
 
     async with one_connection():
-        async with write_transaction():
-            await Topic.create(slug="tupe", name="TUPE", description="", position=0)
-        assert await read_rows("SELECT count(*) FROM topics", []) == [(1,)]
+        holding = _held()
+        if holding is not None:  # PostgreSQL: as if a statement of the block still ran
+            await holding.turn.acquire()
+            asyncio.get_running_loop().call_later(0.05, holding.turn.release)
+        task = asyncio.create_task(later())
+    assert await task == [(4,)]
+    if holding is not None:
+        assert holding.connection is None
