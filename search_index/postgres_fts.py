@@ -78,6 +78,8 @@ class PostgresFTSBackend:
     that tests or several indexes can share one database.
     """
 
+    in_database = True  # searches run as statements on the application's database
+
     def __init__(self, client: BaseDBAsyncClient, *, table_prefix: str = "search_") -> None:
         if not _PREFIX.fullmatch(table_prefix):
             raise ValueError(f"Invalid table prefix {table_prefix!r}: use [a-z0-9_]")

@@ -10,7 +10,9 @@ from tortoise.exceptions import OperationalError
 
 from forum.db import one_connection, read_rows, write_transaction
 from forum.postgres_engine import _HELD
+from forum.search.services import search_page, search_request
 from forum.threads.models import Topic
+from search_index.backend import SearchPage, SearchQuery
 
 pytestmark = pytest.mark.usefixtures("db")
 
@@ -109,3 +111,32 @@ async def test_a_statement_waiting_for_its_turn_when_the_block_ends_takes_its_ow
     assert await task == [(4,)]
     if holding is not None:
         assert holding.connection is None
+
+
+class _Engine:
+    """A search engine that notes whether the search page held a connection for it."""
+
+    def __init__(self, in_database: bool | None) -> None:
+        if in_database is not None:
+            self.in_database = in_database
+        self.holding: list[object] = []
+
+    async def search(self, query: SearchQuery) -> SearchPage:
+        self.holding.append(_held())
+        return SearchPage(hits=[], total=0)
+
+
+@pytest.mark.parametrize("in_database", [True, False, None])
+async def test_the_search_page_holds_a_connection_only_for_an_engine_in_the_database(in_database):
+    engine = _Engine(in_database)
+
+    async def no_topics() -> dict[str, str]:
+        return {}
+
+    request = search_request({"q": ["pension"]}, 1)
+    found = await search_page(engine, request, None, no_topics, per_page=10)
+    assert found.results.total == 0
+    if in_database and _postgres():
+        assert engine.holding[0] is not None
+    else:  # a remote engine (Meilisearch) would keep it from the pool during its call
+        assert engine.holding == [None]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -104,14 +105,17 @@ async def search_page(
 ) -> Found:
     """A results page's search, its hits checked against the database and the topics'
     names, in two statements as a rule (one when the answer is remembered), on one
-    connection (`forum.db.one_connection`).
+    connection (`forum.db.one_connection`) when the engine searches in the database.
 
     The answer cache and the topics' names are kept under stamps: rather than read
     them first, the page assumes the values this process read last and confirms
     them in its last statement (`stamps.assume`). Should they have moved, the work
     is done again under the values just read. Raises SearchError.
     """
-    async with one_connection():
+    # A remote engine (Meilisearch) would keep the held connection from the pool
+    # for the length of its call, for one statement's saving.
+    held = one_connection() if getattr(backend, "in_database", False) else nullcontext()
+    async with held:
         async with stamps.assume(stamps.SEARCH_INDEX, stamps.CONTENT) as assumed:
             found = await _found(backend, request, viewer, topic_names, per_page, assumed.names)
         if assumed.holds(found.visible.stamps):
