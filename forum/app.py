@@ -24,6 +24,7 @@ from forum.caching.stamped import StampedValue
 from forum.clock import system_clock
 from forum.db import tortoise_config
 from forum.errors import DomainError
+from forum.heap import settle
 from forum.http import errors
 from forum.http.csrf import CSRFMiddleware
 from forum.http.headers import SecurityHeadersMiddleware
@@ -67,6 +68,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     await background.enter_async_context(
                         embedded_sweeping(lambda: app.state.clock(), settings)
                     )
+                if settings.is_production:
+                    # Not in tests: they build an app per test, and frozen cycles are never freed.
+                    settle()
                 yield
 
     app = Starlette(

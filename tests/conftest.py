@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +25,15 @@ from tests.database import (
     prepare_database,
     test_database_url,
 )
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen_heap() -> Iterator[None]:
+    """A production app freezes the heap at start-up (`forum.heap.settle`): in a test
+    process that would keep every later test's garbage cycles for good."""
+    yield
+    if gc.get_freeze_count():
+        gc.unfreeze()
 
 
 @pytest.fixture(scope="session")
