@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Sort = Literal["relevance", "newest"]
 # The attributes a query may filter on and ask facet counts for.
@@ -91,6 +91,21 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class Alongside:
+    """A query of the application's own, answered in the statement of a search by an
+    engine that searches in the application's PostgreSQL database (`answers_alongside`):
+    what the application checks about a page of hits then costs no round trip of its own.
+
+    `sql` selects rows of five columns (bigint, bigint, bigint, text, text). In it,
+    ``{ids}`` stands for the ids of the page's documents (a text[]), and $1, $2...
+    for `values` (the engine numbers them after its own).
+    """
+
+    sql: str
+    values: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class SearchPage:
     hits: list[SearchHit]
     total: int
@@ -99,6 +114,9 @@ class SearchPage:
     did_you_mean: str | None = None
     page: int = 1
     per_page: int = PAGE_SIZE
+    # The rows of an `Alongside` query about exactly these hits; None when it was not
+    # answered (not asked, another engine, a remembered answer, a page past the newest).
+    alongside: tuple[tuple[Any, ...], ...] | None = None
 
 
 @runtime_checkable

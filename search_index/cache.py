@@ -19,9 +19,10 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from dataclasses import replace
 from typing import Any, Protocol
 
-from search_index.backend import SearchDoc, SearchPage, SearchQuery
+from search_index.backend import Alongside, SearchDoc, SearchPage, SearchQuery
 
 DEFAULT_SIZE = 512
 DEFAULT_TTL = 300.0
@@ -61,9 +62,11 @@ class CachingBackend:
         self.hits = 0
         self.misses = 0
 
-    async def search(self, query: SearchQuery) -> SearchPage:
+    async def search(self, query: SearchQuery, alongside: Alongside | None = None) -> SearchPage:
+        """The remembered answer to `query`, else the engine's (asked `alongside` too,
+        when given: a remembered answer comes without its rows)."""
         if self._size <= 0:
-            return await self.backend.search(query)
+            return await self._ask(query, alongside)
         generation = await self._generation.current()
         if generation != self._seen:
             # The index changed (perhaps in another process): so did what the
@@ -80,12 +83,19 @@ class CachingBackend:
             self.hits += 1
             return found[2]
         self.misses += 1
-        page = await self.backend.search(query)
-        self._answers[key] = (generation, now, page)
+        page = await self._ask(query, alongside)
+        # The rows alongside were true of this moment only.
+        kept = page if page.alongside is None else replace(page, alongside=None)
+        self._answers[key] = (generation, now, kept)
         self._answers.move_to_end(key)
         while len(self._answers) > self._size:
             self._answers.popitem(last=False)
         return page
+
+    async def _ask(self, query: SearchQuery, alongside: Alongside | None) -> SearchPage:
+        if alongside is None:
+            return await self.backend.search(query)
+        return await self.backend.search(query, alongside=alongside)
 
     async def ensure_index(self) -> None:
         await self.backend.ensure_index()

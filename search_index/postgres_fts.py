@@ -39,6 +39,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import BaseORMException
 
 from search_index.backend import (
+    Alongside,
     BackendUnavailable,
     DocumentRejected,
     SearchDoc,
@@ -79,6 +80,7 @@ class PostgresFTSBackend:
     """
 
     in_database = True  # searches run as statements on the application's database
+    answers_alongside = True  # in a search's own statement (`Alongside`)
 
     def __init__(self, client: BaseDBAsyncClient, *, table_prefix: str = "search_") -> None:
         if not _PREFIX.fullmatch(table_prefix):
@@ -255,10 +257,11 @@ class PostgresFTSBackend:
 
     # -- search ---------------------------------------------------------------
 
-    async def search(self, query: SearchQuery) -> SearchPage:
-        """Run `query`; see `search_index.postgres_search` for the bounds on common words."""
+    async def search(self, query: SearchQuery, alongside: Alongside | None = None) -> SearchPage:
+        """Run `query`, and `alongside` in the same statement; see
+        `search_index.postgres_search` for the bounds on common words."""
         with _as_search_errors():
-            return await self._search.search(query)
+            return await self._search.search(query, alongside)
 
 
 # -- documents --------------------------------------------------------------------

@@ -41,11 +41,15 @@ newest matches, found the same way, in the same statement.
 Pages past the newest `COUNT_LIMIT` matches (rare) take one more statement, as
 does a walk that meets too few matches; a search that finds nothing takes a few
 more for "did you mean".
+
+The application may have a query of its own answered in the statement, about
+the page found (`Alongside`): whether its hits are still there, say.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -53,7 +57,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from search_index.backend import FACETS, SearchHit, SearchPage, SearchQuery
+from search_index.backend import FACETS, Alongside, SearchHit, SearchPage, SearchQuery
 from search_index.highlight import Matches, highlight, snippet
 from search_index.postgres_tsvector import MIN_PREFIX_LENGTH, QueryPlan, build_plan
 from search_index.postgres_vocabulary import Vocabulary
@@ -106,28 +110,31 @@ class PostgresSearch:
         self.documents_table = documents_table
         self._vocabulary = vocabulary
 
-    async def search(self, query: SearchQuery) -> SearchPage:
-        """Run `query`; see the module docstring for the bounds on very common words."""
+    async def search(self, query: SearchQuery, alongside: Alongside | None = None) -> SearchPage:
+        """Run `query`, and `alongside` in its statement (see the module docstring for
+        the bounds on very common words)."""
         search = checked(query)
         if search.parsed.is_empty or not search.principals:
             return SearchPage(hits=[], total=0, page=search.page, per_page=search.per_page)
-        return await self._run(search)
+        return await self._run(search, alongside)
 
-    async def _run(self, search: _Search) -> SearchPage:
+    async def _run(self, search: _Search, alongside: Alongside | None) -> SearchPage:
         db = self._client
         found = await self.prepare(db, search)
         offset = min((search.page - 1) * search.per_page, MAX_OFFSET)
-        statement = found.statement(search.sort, offset, search.per_page)
+        statement = found.statement(search.sort, offset, search.per_page, alongside)
         result = found.read(await _rows(db, statement))
         if result.walked_too_few:  # the estimate was wrong: every match, then
             found.read_every_match(result.walked_too_few)
-            statement = found.statement(search.sort, offset, search.per_page)
+            statement = found.statement(search.sort, offset, search.per_page, alongside)
             result = found.read(await _rows(db, statement))
         rows = result.hits
+        answered = result.alongside
         end = offset + search.per_page
         if end > result.served and result.total > result.served and offset < result.total:
             start = max(offset, result.served)  # the statement's are the newest `served`
             rows += await _rows(db, found.older(start, end - start, result.total))
+            answered = None  # it was about the statement's hits only
         did_you_mean = None
         if result.total == 0:
             did_you_mean = await self._did_you_mean(db, search)
@@ -136,6 +143,7 @@ class PostgresSearch:
             total=result.total, total_is_exact=result.exact,
             facets={name: result.facets.get(name, {}) for name in search.facets},
             did_you_mean=did_you_mean, page=search.page, per_page=search.per_page,
+            alongside=answered,
         )
 
     async def prepare(self, db: BaseDBAsyncClient, search: _Search) -> _Matches:
@@ -201,6 +209,7 @@ class _Result:
     served: int
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     walked_too_few: list[str] = field(default_factory=list)
+    alongside: tuple[tuple[Any, ...], ...] | None = None  # when asked for
 
 
 def checked(query: SearchQuery) -> _Search:
@@ -262,6 +271,7 @@ class _Matches:
         self._every_match: set[str] = set()  # sets read through the GIN index all the same
         self.values: list[Any] = []
         self._params: dict[tuple[str, str], str] = {}
+        self._alongside = False  # whether the last statement asked for rows alongside
 
     def walks(self, name: str) -> bool:
         """Whether set `name` is found by a walk (else through the GIN index)."""
@@ -384,10 +394,14 @@ class _Matches:
 
     # -- the statement ----------------------------------------------------------------
 
-    def statement(self, sort: str, offset: int, limit: int) -> tuple[str, list[Any]]:
+    def statement(
+        self, sort: str, offset: int, limit: int, alongside: Alongside | None = None
+    ) -> tuple[str, list[Any]]:
         """The search's statement: the hits at positions offset+1 .. offset+limit (as far
-        as the newest COUNT_LIMIT matches go), the facet counts and the statistics."""
+        as the newest COUNT_LIMIT matches go), the facet counts, the statistics, and
+        the rows of `alongside` about those hits."""
         self._start()
+        self._alongside = alongside is not None
         own = [name for name in self.facets if name in self.filters]
         first, last = offset + 1, min(offset + limit, COUNT_LIMIT)
         ranked = sort != "newest" and first <= min(last, RANK_LIMIT)
@@ -398,6 +412,7 @@ class _Matches:
         if shared:
             parts.append(self._facet_counts(_MAIN, shared))
         parts += [self._facet_counts(f"own_{name}", [name]) for name in own]
+        ids = "'{}'::text[]"
         if first <= last:
             ctes.append(self._ordered(ranked, first, last))
             parts.append(_select(
@@ -405,20 +420,35 @@ class _Matches:
                 part="'hit'", n="o.position", **{c: f"d.{c}" for c in _HIT},
                 where=f"o.position BETWEEN {first} AND {last}",
             ))
+            ids = (f"(SELECT coalesce(array_agg(id), {ids}) FROM ordered "
+                   f"WHERE position BETWEEN {first} AND {last})")
+        if alongside is not None:
+            parts.append(self._alongside_rows(alongside, ids))
         return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts), self.values
 
+    def _alongside_rows(self, alongside: Alongside, ids: str) -> str:
+        """The rows of `alongside` (see `Alongside`), its `{ids}` the page's document
+        ids, its parameters numbered after the statement's own."""
+        before = len(self.values)
+        self.values.extend(alongside.values)
+        sql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + before}", alongside.sql)
+        return _select(
+            f"({sql.replace('{ids}', ids)}) AS alongside(a, b, c, d, e)",
+            part="'alongside'", n="a", seen="b", matched="c", title="d", value="e",
+        )
+
     def _ordered(self, ranked: bool, first: int, last: int) -> str:
-        """CTE `ordered` (row_id, position) covering positions first .. last, as far as
+        """CTE `ordered` (row_id, id, position) covering positions first .. last, as far as
         the newest matches read go (`served`): by relevance when `ranked` (as far as
         relevance orders them, then newest first), else newest first."""
-        newest = (f"SELECT row_id, n AS position FROM {_MAIN} WHERE n > {{}} "
+        newest = (f"SELECT row_id, id, n AS position FROM {_MAIN} WHERE n > {{}} "
                   f"AND n <= {self.served(_MAIN)} AND n BETWEEN {first} AND {last}")
         if not ranked:
             return f"ordered AS ({newest.format(0)})"
         relevance = "exact DESC, rank DESC" if self.plan.exact else "rank DESC"
         ranking = f"""
-            SELECT row_id, position FROM (
-                SELECT row_id, row_number() OVER (ORDER BY {relevance}, n) AS position
+            SELECT row_id, id, position FROM (
+                SELECT row_id, id, row_number() OVER (ORDER BY {relevance}, n) AS position
                 FROM {_MAIN} WHERE n <= {self.relevance_ordered()}
             ) ranked WHERE position BETWEEN {first} AND {last}"""
         if last <= self.relevance_ordered():
@@ -478,6 +508,12 @@ class _Matches:
         ]
         if short:
             return _Result([], 0, False, 0, walked_too_few=short)
+        alongside = None
+        if self._alongside:
+            alongside = tuple(
+                (row["n"], row["seen"], row["matched"], row["title"], row["value"])
+                for row in rows if row["part"] == "alongside"
+            )
         hits = sorted((row for row in rows if row["part"] == "hit"), key=lambda r: r["n"])
         totals = {
             row["name"]: self._total(row["n"], row["seen"], row["matched"])
@@ -503,7 +539,7 @@ class _Matches:
             facets[name] = dict(
                 sorted(scaled.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_FACET_VALUES]
             )
-        return _Result(hits, total, exact, served, facets)
+        return _Result(hits, total, exact, served, facets, alongside=alongside)
 
     def _total(
         self, rows: int, seen: int | None, matched: int | None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -22,6 +22,7 @@ from forum.mentoring.queries import space_ids_of
 from forum.search.models import SearchLog
 from search_index.backend import (
     FACETS,
+    Alongside,
     MAX_QUERY_LENGTH,
     SearchBackend,
     SearchHit,
@@ -78,15 +79,18 @@ def search_request(params: dict[str, list[str]], page: int) -> SearchRequest:
 
 
 async def run_search(
-    backend: SearchBackend, request: SearchRequest, viewer: User | None, *, per_page: int = 20
+    backend: SearchBackend, request: SearchRequest, viewer: User | None, *, per_page: int = 20,
+    alongside: Alongside | None = None,
 ) -> SearchPage:
-    return await backend.search(
-        SearchQuery(
-            text=request.text, principals=await viewer_principals(viewer), filters=request.filters,
-            facets=FACETS, sort=request.sort,  # type: ignore[arg-type]
-            page=request.page, per_page=per_page,
-        )
+    """`request` on behalf of `viewer`; with `alongside`, asked of an engine that answers it."""
+    query = SearchQuery(
+        text=request.text, principals=await viewer_principals(viewer), filters=request.filters,
+        facets=FACETS, sort=request.sort,  # type: ignore[arg-type]
+        page=request.page, per_page=per_page,
     )
+    if alongside is None:
+        return await backend.search(query)
+    return await backend.search(query, alongside=alongside)  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True)
@@ -104,8 +108,10 @@ async def search_page(
     topic_names: Callable[[], Awaitable[Mapping[str, str]]], *, per_page: int,
 ) -> Found:
     """A results page's search, its hits checked against the database and the topics'
-    names, in two statements as a rule (one when the answer is remembered), on one
-    connection (`forum.db.one_connection`) when the engine searches in the database.
+    names: one statement as a rule on PostgreSQL, whose engine checks the hits in its
+    search's statement (`Alongside`), or which checks a remembered answer's; two on
+    SQLite. On one connection (`forum.db.one_connection`) when the engine searches
+    in the database.
 
     The answer cache and the topics' names are kept under stamps: rather than read
     them first, the page assumes the values this process read last and confirms
@@ -129,9 +135,17 @@ async def _found(
     topic_names: Callable[[], Awaitable[Mapping[str, str]]], per_page: int,
     stamp_names: tuple[str, ...],
 ) -> Found:
-    results = await run_search(backend, request, viewer, per_page=per_page)
+    # The topics first: the stamps are confirmed in the last statement.
     topics = await topic_names()
-    return Found(results, await visible_hits(results.hits, stamp_names), topics)
+    alongside = None
+    if getattr(backend, "answers_alongside", False):
+        alongside = Alongside(_ALONGSIDE_LIVE_POSTS, (list(stamp_names),))
+    results = await run_search(backend, request, viewer, per_page=per_page, alongside=alongside)
+    if results.alongside is not None:
+        visible = _visible(results.hits, results.alongside, stamp_names)
+    else:
+        visible = await visible_hits(results.hits, stamp_names)
+    return Found(results, visible, topics)
 
 
 # Words a new question's title shares with any other ("How do we...?"): left out
@@ -201,17 +215,35 @@ _LIVE_POSTS = """
 # The arrays are read in sub-selects: a plan made knowing an array's length looks
 # cheaper than the prepared statement's general one, so PostgreSQL would plan the
 # statement again for every search (twice what running it costs).
-_POSTGRES_LIVE_POSTS = f"""
-    SELECT found.* FROM unnest((SELECT $1::bigint[])) AS wanted(id), LATERAL (
+_POSTGRES_LIVE = f"""
+    SELECT found.* FROM unnest(POSTS) AS wanted(id), LATERAL (
         {_LIVE_POSTS.format(posts="posts p")} AND p.id = wanted.id LIMIT 1
     ) found
     UNION ALL
-    SELECT found.* FROM unnest((SELECT $2::bigint[])) AS wanted(id), LATERAL (
+    SELECT found.* FROM unnest(THREADS) AS wanted(id), LATERAL (
         {_LIVE_POSTS.format(posts="posts p")} AND p.thread_id = wanted.id AND p.number = 1 LIMIT 1
     ) found
     UNION ALL
     SELECT s.version, NULL, NULL, s.name, NULL
-    FROM unnest((SELECT $3::text[])) AS wanted(name) JOIN version_stamps s ON s.name = wanted.name"""
+    FROM unnest(NAMES) AS wanted(name) JOIN version_stamps s ON s.name = wanted.name"""
+_POSTGRES_LIVE_POSTS = (
+    _POSTGRES_LIVE.replace("POSTS", "(SELECT $1::bigint[])")
+    .replace("THREADS", "(SELECT $2::bigint[])").replace("NAMES", "(SELECT $3::text[])")
+)
+
+
+def _numbers_of(prefix: str) -> str:
+    """The numbers of the document ids "{prefix}-N" of a search's page, as a bigint[]."""
+    return (f"(SELECT array_agg(substr(i, {len(prefix) + 2})::bigint) FROM unnest({{ids}}) i "
+            f"WHERE i ~ '^{prefix}-[0-9]{{1,18}}$')")
+
+
+# The same, in the statement of a search on PostgreSQL (`Alongside`): its page's
+# document ids are {ids}, the stamps' names $1.
+_ALONGSIDE_LIVE_POSTS = (
+    _POSTGRES_LIVE.replace("POSTS", _numbers_of("post"))
+    .replace("THREADS", _numbers_of("thread")).replace("NAMES", "(SELECT $1::text[])")
+)
 _SQLITE_LIVE_POSTS = (
     _LIVE_POSTS.format(posts="json_each(?) w CROSS JOIN posts p ON p.id = w.value")
     + "\nUNION ALL" + _LIVE_POSTS.format(
@@ -272,6 +304,14 @@ async def visible_hits(hits: list[SearchHit], stamp_names: tuple[str, ...] = ())
     if not (thread_ids or post_ids or stamp_names):
         return Visible(hits, {})
     rows = await _live_posts(sorted(post_ids), sorted(thread_ids), stamp_names)
+    return _visible(hits, rows, stamp_names)
+
+
+def _visible(
+    hits: list[SearchHit], rows: Sequence[tuple[Any, ...]], stamp_names: tuple[str, ...]
+) -> Visible:
+    """`visible_hits` from the rows of its statement (`_live_posts`, or alongside a search)."""
+    references = [_reference(hit.id) for hit in hits]
     read = stamps.read_rows(stamp_names, [(name, version) for version, number, _, name, _ in rows
                                            if number is None])
     posts = [row for row in rows if row[1] is not None]

@@ -1,7 +1,7 @@
 """Remembered answers: served again only while the index is unchanged."""
 
 from forum.search import engine
-from search_index.backend import SearchDoc, SearchQuery
+from search_index.backend import Alongside, SearchDoc, SearchPage, SearchQuery
 from search_index.cache import CachingBackend
 from tests.factories import make_thread
 
@@ -86,3 +86,43 @@ async def test_a_size_of_zero_turns_the_cache_off(backend):
     await off.search(SearchQuery(text="tender"))
     await off.search(SearchQuery(text="tender"))
     assert (off.hits, off.misses) == (0, 0)
+
+
+class AnsweringEngine:
+    """An engine that answers a query alongside: its rows name the call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Alongside | None]] = []
+
+    async def search(self, query: SearchQuery, alongside: Alongside | None = None) -> SearchPage:
+        self.calls.append((query.text, alongside))
+        rows = None if alongside is None else ((len(self.calls), None, None, "row", None),)
+        return SearchPage(hits=[], total=0, alongside=rows)
+
+
+class Counter:
+    async def current(self) -> int:
+        return 1
+
+
+async def test_rows_alongside_are_never_remembered():
+    engine = AnsweringEngine()
+    cache = CachingBackend(engine, Counter())
+    asked = Alongside("SELECT 1, 2, 3, 'a', 'b'")
+
+    first = await cache.search(SearchQuery(text="tender"), alongside=asked)
+    again = await cache.search(SearchQuery(text="tender"), alongside=asked)
+
+    assert first.alongside == ((1, None, None, "row", None),)
+    # A remembered answer: the caller asks its own query.
+    assert again.alongside is None and again.total == first.total
+    assert engine.calls == [("tender", asked)]
+
+
+async def test_an_engine_is_asked_alongside_only_when_there_is_a_query():
+    class OneArgument:  # as Meilisearch's adapter and FTS5's: search(query)
+        async def search(self, query: SearchQuery) -> SearchPage:
+            return SearchPage(hits=[], total=0)
+
+    page = await CachingBackend(OneArgument(), Counter()).search(SearchQuery(text="tender"))
+    assert page.alongside is None

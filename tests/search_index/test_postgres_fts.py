@@ -18,6 +18,7 @@ from tortoise import Tortoise
 
 from search_index import postgres_fts, postgres_search, postgres_vocabulary
 from search_index.backend import (
+    Alongside,
     BackendUnavailable,
     SearchDoc,
     SearchError,
@@ -516,6 +517,52 @@ async def test_ensure_index_is_safe_to_run_at_once_from_several_processes(
 def test_a_table_prefix_must_be_a_plain_name() -> None:
     with pytest.raises(ValueError):
         PostgresFTSBackend(None, table_prefix="x; DROP TABLE y; --")  # type: ignore[arg-type]
+
+
+# -- a query alongside ------------------------------------------------------------------
+
+# Rows about the page: each document id with its number, and the parameters as passed.
+ECHO = Alongside(
+    "SELECT substr(i, 6)::bigint, $1::bigint, NULL, i, $2::text FROM unnest({ids}) i",
+    (7, "seven"),
+)
+
+
+async def test_a_query_alongside_is_answered_about_exactly_the_page_found(
+    backend: PostgresFTSBackend,
+) -> None:
+    await backend.upsert([doc(f"post-{n}", "Re: bond", "bond " * n) for n in range(1, 8)])
+    for options in ({"sort": "relevance"}, {"sort": "newest"}, {"page": 2}):
+        page = await backend.search(SearchQuery(text="bond", per_page=3, **options), ECHO)
+        assert page.alongside is not None
+        assert sorted(row[3] for row in page.alongside) == sorted(hit.id for hit in page.hits)
+        # Its $1 and $2 are its own values, not the search's first parameters.
+        assert all((row[1], row[2], row[4]) == (7, None, "seven") for row in page.alongside)
+        assert all(int(row[3].removeprefix("post-")) == row[0] for row in page.alongside)
+    # A page past the matches, or no match at all: rows about no document.
+    for text, number in (("bond", 9), ("zeppelin", 1)):
+        page = await backend.search(SearchQuery(text=text, page=number, per_page=3), ECHO)
+        assert (page.hits, page.alongside) == ([], ())
+
+
+async def test_a_query_alongside_follows_a_search_run_again(backend: PostgresFTSBackend) -> None:
+    await backend.upsert(many(3000))
+    await analyse(backend)
+    # The walk meets 3 matches: the search runs again through the GIN index.
+    page = await backend.search(SearchQuery(text="common -plain"), ECHO)
+    assert page.alongside is not None
+    assert sorted(row[3] for row in page.alongside) == ["post-1", "post-1001", "post-2001"]
+
+
+async def test_no_rows_alongside_for_a_page_beyond_the_statements_matches(
+    backend: PostgresFTSBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its hits are read by a statement of their own: the rows would be about others.
+    monkeypatch.setattr(postgres_search, "COUNT_LIMIT", 4)
+    await backend.upsert([doc(f"post-{n}", "Re: bond", "bond") for n in range(1, 11)])
+    page = await backend.search(SearchQuery(text="bond", page=2, per_page=3), ECHO)
+    assert len(page.hits) == 3 and page.alongside is None
+    assert (await backend.search(SearchQuery(text="bond"))).alongside is None  # not asked
 
 
 # -- failures --------------------------------------------------------------------------
