@@ -526,7 +526,9 @@ class _Matches:
             if row["part"] != "facet":
                 continue
             name = row["name"]
-            found = counts.setdefault(name, Counter())
+            found = counts.get(name)
+            if found is None:  # not setdefault: a Counter built for every row costs
+                found = counts[name] = Counter()
             if name == "tags":
                 found.update({tag: row["n"] for tag in set(row["tag_set"] or ()) if tag})
             elif row["value"]:
