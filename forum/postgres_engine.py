@@ -35,6 +35,13 @@ from tortoise.backends.asyncpg.client import AsyncpgDBClient
 from tortoise.backends.base.client import TransactionContext
 
 
+# asyncpg prepares a statement once per connection and keeps it, but only when its
+# text is at most this long (15,360 characters by default): a search's statement
+# with several filters and its check of the hits is longer, and would be parsed
+# and planned again on every run, never settling on a generic plan.
+MAX_CACHEABLE_STATEMENT = 64 * 1024
+
+
 async def keep_session(connection: asyncpg.Connection) -> None:
     """The pool's reset: nothing to undo (see the module docstring)."""
 
@@ -86,6 +93,7 @@ class PooledClient(AsyncpgDBClient):
 
     async def create_pool(self, **kwargs: Any) -> asyncpg.Pool:
         kwargs.setdefault("reset", keep_session)
+        kwargs.setdefault("max_cacheable_statement_size", MAX_CACHEABLE_STATEMENT)
         return await super().create_pool(**kwargs)
 
     def _held_here(self) -> _Holding | None:

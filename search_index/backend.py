@@ -98,7 +98,10 @@ class Alongside:
 
     `sql` selects rows of five columns (bigint, bigint, bigint, text, text). In it,
     ``{ids}`` stands for the ids of the page's documents (a text[]), and $1, $2...
-    for `values` (the engine numbers them after its own).
+    for `values` (the engine numbers them after its own: no other ``$`` may appear).
+
+    An engine that takes one says so with a true `answers_alongside`, and so must a
+    wrapper around it (`search_index.cache.CachingBackend`).
     """
 
     sql: str

@@ -92,6 +92,11 @@ class CachingBackend:
             self._answers.popitem(last=False)
         return page
 
+    @property
+    def answers_alongside(self) -> bool:
+        """Whether the engine answers an `Alongside` query (this wrapper passes it on)."""
+        return bool(getattr(self.backend, "answers_alongside", False))
+
     async def _ask(self, query: SearchQuery, alongside: Alongside | None) -> SearchPage:
         if alongside is None:
             return await self.backend.search(query)

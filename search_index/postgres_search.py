@@ -138,6 +138,9 @@ class PostgresSearch:
         did_you_mean = None
         if result.total == 0:
             did_you_mean = await self._did_you_mean(db, search)
+            # Its look-ups come after the statement, and the application's query
+            # must be the last (it confirms what the application assumed): asked again.
+            answered = None
         return SearchPage(
             hits=[_hit(row, found.plan.matches) for row in rows],
             total=result.total, total_is_exact=result.exact,
@@ -305,6 +308,7 @@ class _Matches:
     def _start(self) -> None:
         self.values = []
         self._params = {}
+        self._alongside = False
 
     def _conditions(self, *, walk: bool, without: str | None = None) -> str:
         """The text match, the ACL and every filter but `without`'s.
@@ -401,7 +405,7 @@ class _Matches:
         as the newest COUNT_LIMIT matches go), the facet counts, the statistics, and
         the rows of `alongside` about those hits."""
         self._start()
-        self._alongside = alongside is not None
+        self._alongside = alongside is not None  # for `read`
         own = [name for name in self.facets if name in self.filters]
         first, last = offset + 1, min(offset + limit, COUNT_LIMIT)
         ranked = sort != "newest" and first <= min(last, RANK_LIMIT)

@@ -140,3 +140,17 @@ async def test_the_search_page_holds_a_connection_only_for_an_engine_in_the_data
         assert engine.holding[0] is not None
     else:  # a remote engine (Meilisearch) would keep it from the pool during its call
         assert engine.holding == [None]
+
+
+async def test_a_long_statement_is_prepared_once_and_kept():
+    # A search with several filters, with its check of the hits, runs past asyncpg's
+    # default limit on the statements it keeps prepared (forum.postgres_engine).
+    long_sql = "SELECT 1 AS one /* " + "x" * 20_000 + " */"
+    async with one_connection():
+        for _ in range(3):
+            assert await read_rows(long_sql, []) == [(1,)]
+        if _postgres():
+            kept = await read_rows(
+                "SELECT count(*) FROM pg_prepared_statements WHERE length(statement) > 20000", []
+            )
+            assert kept == [(1,)]

@@ -108,10 +108,11 @@ async def search_page(
     topic_names: Callable[[], Awaitable[Mapping[str, str]]], *, per_page: int,
 ) -> Found:
     """A results page's search, its hits checked against the database and the topics'
-    names: one statement as a rule on PostgreSQL, whose engine checks the hits in its
-    search's statement (`Alongside`), or which checks a remembered answer's; two on
-    SQLite. On one connection (`forum.db.one_connection`) when the engine searches
-    in the database.
+    names. On PostgreSQL, one statement as a rule: the engine checks the hits in its
+    search's statement (`Alongside`), or that one statement checks a remembered
+    answer's; words this process has not met lately are looked up first, and a
+    signed-in member's spaces read. On SQLite, the check follows the search. On one
+    connection (`forum.db.one_connection`) when the engine searches in the database.
 
     The answer cache and the topics' names are kept under stamps: rather than read
     them first, the page assumes the values this process read last and confirms

@@ -18,6 +18,7 @@ from tortoise import Tortoise
 
 from search_index import postgres_fts, postgres_search, postgres_vocabulary
 from search_index.backend import (
+    FACETS,
     Alongside,
     BackendUnavailable,
     SearchDoc,
@@ -539,10 +540,20 @@ async def test_a_query_alongside_is_answered_about_exactly_the_page_found(
         # Its $1 and $2 are its own values, not the search's first parameters.
         assert all((row[1], row[2], row[4]) == (7, None, "seven") for row in page.alongside)
         assert all(int(row[3].removeprefix("post-")) == row[0] for row in page.alongside)
-    # A page past the matches, or no match at all: rows about no document.
-    for text, number in (("bond", 9), ("zeppelin", 1)):
-        page = await backend.search(SearchQuery(text=text, page=number, per_page=3), ECHO)
-        assert (page.hits, page.alongside) == ([], ())
+    # A page past the matches: rows about no document.
+    page = await backend.search(SearchQuery(text="bond", page=9, per_page=3), ECHO)
+    assert (page.hits, page.alongside) == ([], ())
+
+
+async def test_no_rows_alongside_when_did_you_mean_looks_further(
+    backend: PostgresFTSBackend,
+) -> None:
+    # Its look-ups come after the statement: the application asks its query last, itself.
+    await backend.upsert([doc("post-1", "Re: bond", "The pension bond was renewed.")])
+    page = await backend.search(SearchQuery(text="pensoin"), ECHO)
+    assert page.hits and page.alongside is not None  # a typo alternative: found
+    page = await backend.search(SearchQuery(text="zeppelin"), ECHO)
+    assert (page.hits, page.alongside) == ([], None)
 
 
 async def test_a_query_alongside_follows_a_search_run_again(backend: PostgresFTSBackend) -> None:
@@ -552,6 +563,23 @@ async def test_a_query_alongside_follows_a_search_run_again(backend: PostgresFTS
     page = await backend.search(SearchQuery(text="common -plain"), ECHO)
     assert page.alongside is not None
     assert sorted(row[3] for row in page.alongside) == ["post-1", "post-1001", "post-2001"]
+
+
+async def test_the_longest_search_statement_is_kept_prepared(backend: PostgresFTSBackend) -> None:
+    # Every facet filtered (ten values each, as many as a results page passes on),
+    # every facet counted, walking, with the results page's check of its hits.
+    from forum.postgres_engine import MAX_CACHEABLE_STATEMENT
+    from forum.search.services import _ALONGSIDE_LIVE_POSTS
+
+    await backend.upsert(many(3000))
+    await analyse(backend)
+    values = [f"value-{n}" for n in range(10)]
+    filters = {name: tuple(values) for name in FACETS if name != "solved"}
+    found = await prepared(backend, "common ", facets=FACETS,
+                           filters={**filters, "solved": ("true", "false")})
+    assert found.walk
+    sql, _ = found.statement("relevance", 0, 10, Alongside(_ALONGSIDE_LIVE_POSTS, ([],)))
+    assert 15_360 < len(sql) < MAX_CACHEABLE_STATEMENT / 2
 
 
 async def test_no_rows_alongside_for_a_page_beyond_the_statements_matches(
