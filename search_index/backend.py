@@ -118,7 +118,8 @@ class SearchPage:
     page: int = 1
     per_page: int = PAGE_SIZE
     # The rows of an `Alongside` query about exactly these hits; None when it was not
-    # answered (not asked, another engine, a remembered answer, a page past the newest).
+    # answered (not asked, another engine, a remembered answer, a page past the newest
+    # matches, or a "did you mean" looked up after the statement).
     alongside: tuple[tuple[Any, ...], ...] | None = None
 
 
