@@ -98,6 +98,17 @@ _FILTERS = {
 }
 _MAIN = "matches"
 Row = Mapping[str, Any]  # a statement's row: an asyncpg record, read by column name
+# What a placeholder stands for (`_Matches._param`): ("query",), ("exact",), ("acl",),
+# ("filter", facet) or ("alongside", index).
+ParamKey = tuple[str, ...]
+# A search statement's text depends on the search's shape alone (how its matches
+# are found, its facets and filtered facets, sort and page, whether the query has
+# typo alternatives, the query asked alongside); words, principals and filter
+# values travel as parameters. A few dozen shapes serve nearly every search, and
+# building a text costs about 80 us of Python: texts are kept by shape, with
+# what each placeholder stands for (`_Matches.statement`).
+MAX_KEPT_TEXTS = 512
+_TEXTS: dict[tuple[Any, ...], tuple[str, tuple[ParamKey, ...]]] = {}
 
 
 class PostgresSearch:
@@ -273,7 +284,8 @@ class _Matches:
         self.walk = self.walk_rows(WALK_LIMIT + 1)  # 0: through the GIN index
         self._every_match: set[str] = set()  # sets read through the GIN index all the same
         self.values: list[Any] = []
-        self._params: dict[tuple[str, str], str] = {}
+        self._keys: list[ParamKey] = []  # what each of `values` stands for
+        self._params: dict[tuple[ParamKey, str], str] = {}
         self._alongside = False  # whether the last statement asked for rows alongside
 
     def walks(self, name: str) -> bool:
@@ -295,18 +307,35 @@ class _Matches:
 
     # -- parameters and conditions ------------------------------------------------
 
-    def _param(self, value: Any, cast: str, key: str | None = None) -> str:
-        """A placeholder for `value`; with `key`, one placeholder however often used."""
-        if key is not None and (key, cast) in self._params:
+    def _param(self, value: Any, cast: str, key: ParamKey) -> str:
+        """A placeholder for `value`, which `key` names (see `ParamKey`): one
+        placeholder however often it is used."""
+        if (key, cast) in self._params:
             return self._params[key, cast]
         self.values.append(value)
+        self._keys.append(key)
         placeholder = f"${len(self.values)}::{cast}"
-        if key is not None:
-            self._params[key, cast] = placeholder
+        self._params[key, cast] = placeholder
         return placeholder
+
+    def _value(self, key: ParamKey, alongside: Alongside | None) -> Any:
+        """The value of this search that placeholder `key` stands for."""
+        kind = key[0]
+        if kind == "query":
+            return self.plan.tsquery
+        if kind == "exact":
+            return self.plan.exact
+        if kind == "acl":
+            return self.principals
+        if kind == "filter":
+            return self.filters[key[1]]
+        if kind == "alongside" and alongside is not None:
+            return alongside.values[int(key[1])]
+        raise KeyError(key)
 
     def _start(self) -> None:
         self.values = []
+        self._keys = []
         self._params = {}
         self._alongside = False
 
@@ -316,13 +345,14 @@ class _Matches:
         ts_match_vq() is @@ as a function, which no index answers: the walk's
         test of the document in hand. `tsv @@` is answered by the GIN index.
         """
-        query = self._param(self.plan.tsquery, "tsquery", "query")
+        query = self._param(self.plan.tsquery, "tsquery", ("query",))
         match = f"ts_match_vq(tsv, {query})" if walk else f"tsv @@ {query}"
-        conditions = [match, f"acl && {self._param(self.principals, 'text[]', 'acl')}"]
+        conditions = [match, f"acl && {self._param(self.principals, 'text[]', ('acl',))}"]
         for name, accepted in self.filters.items():
             if name != without:
                 cast = "boolean[]" if name == "solved" else "text[]"
-                conditions.append(_FILTERS[name].format(self._param(accepted, cast, name)))
+                placeholder = self._param(accepted, cast, ("filter", name))
+                conditions.append(_FILTERS[name].format(placeholder))
         return " AND ".join(conditions)
 
     # -- how to find the newest matches -----------------------------------------------
@@ -390,10 +420,10 @@ class _Matches:
         """Columns `rank` and `exact` of the document whose tsvector is `tsv`: relevance
         orders exact matches (Meilisearch's "typo" rule: without typo alternatives)
         first, then by ts_rank."""
-        query = self._param(self.plan.tsquery, "tsquery", "query")
+        query = self._param(self.plan.tsquery, "tsquery", ("query",))
         exact = "true"
         if self.plan.exact:
-            exact = f"{tsv} @@ {self._param(self.plan.exact, 'tsquery', 'exact')}"
+            exact = f"{tsv} @@ {self._param(self.plan.exact, 'tsquery', ('exact',))}"
         return f"ts_rank('{RANK_WEIGHTS}', {tsv}, {query}) AS rank, {exact} AS exact"
 
     # -- the statement ----------------------------------------------------------------
@@ -404,8 +434,28 @@ class _Matches:
         """The search's statement: the hits at positions offset+1 .. offset+limit (as far
         as the newest COUNT_LIMIT matches go), the facet counts, the statistics, and
         the rows of `alongside` about those hits."""
-        self._start()
+        shape = (
+            self.documents, self.walk, frozenset(self._every_match), tuple(self.facets),
+            tuple(self.filters), sort, offset, limit, bool(self.plan.exact),
+            None if alongside is None else (alongside.sql, len(alongside.values)),
+            COUNT_LIMIT, RANK_LIMIT, WALK_LIMIT,  # written in the text too
+        )
+        kept = _TEXTS.get(shape)
+        if kept is None:
+            text = self._statement(sort, offset, limit, alongside)
+            if len(_TEXTS) >= MAX_KEPT_TEXTS:
+                _TEXTS.clear()  # shapes are few: only unusual filter orders get here
+            kept = _TEXTS[shape] = (text, tuple(self._keys))
+        text, keys = kept
         self._alongside = alongside is not None  # for `read`
+        return text, [self._value(key, alongside) for key in keys]
+
+    def _statement(
+        self, sort: str, offset: int, limit: int, alongside: Alongside | None
+    ) -> str:
+        """The text of `statement`, its parameters in `values`, what they stand for in
+        `_keys`."""
+        self._start()
         own = [name for name in self.facets if name in self.filters]
         first, last = offset + 1, min(offset + limit, COUNT_LIMIT)
         ranked = sort != "newest" and first <= min(last, RANK_LIMIT)
@@ -428,13 +478,14 @@ class _Matches:
                    f"WHERE position BETWEEN {first} AND {last})")
         if alongside is not None:
             parts.append(self._alongside_rows(alongside, ids))
-        return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts), self.values
+        return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(parts)
 
     def _alongside_rows(self, alongside: Alongside, ids: str) -> str:
         """The rows of `alongside` (see `Alongside`), its `{ids}` the page's document
         ids, its parameters numbered after the statement's own."""
         before = len(self.values)
         self.values.extend(alongside.values)
+        self._keys.extend(("alongside", str(index)) for index in range(len(alongside.values)))
         sql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + before}", alongside.sql)
         return _select(
             f"({sql.replace('{ids}', ids)}) AS alongside(a, b, c, d, e)",

@@ -283,6 +283,34 @@ async def test_how_far_a_walk_may_go_is_written_in_its_statement(
     assert f"LIMIT {found.walk}\n" in sql and found.walk not in values
 
 
+async def test_a_statements_text_is_kept_by_shape_and_its_values_are_each_searchs_own(
+    backend: PostgresFTSBackend,
+) -> None:
+    await backend.upsert(many(3000))
+    await analyse(backend)
+    postgres_search._TEXTS.clear()
+    echo = Alongside("SELECT 1, 2, 3, $1::text, 5", ("stamp",))
+
+    async def statement(text: str, kind: str) -> tuple[str, list[Any]]:
+        found = await prepared(backend, text, facets=("kind", "tags"), filters={"kind": (kind,)},
+                               principals=["public"])
+        return found.statement("relevance", 0, 20, echo)
+
+    built = await statement("common plain", "thread")
+    kept = await statement("plain common", "post")
+    # The same shape: the text built once, each search's words and filter its own.
+    assert kept[0] is built[0] and len(postgres_search._TEXTS) == 1
+    assert kept[1] != built[1] and ["post"] in kept[1] and kept[1][-1] == "stamp"
+    postgres_search._TEXTS.clear()
+    assert await statement("plain common", "post") == kept  # as if built afresh
+    # Another shape (a rare word: the GIN index) is another text.
+    assert (await statement("scarce", "post"))[0] != kept[0]
+    # And a kept text finds what its own values ask for.
+    for _ in range(2):
+        assert (await search(backend, "plain common", filters={"kind": ["post"]})).total > 2000
+        assert (await search(backend, "plain common", filters={"kind": ["thread"]})).total == 0
+
+
 async def test_a_walk_that_meets_too_few_matches_reads_the_gin_index_instead(
     backend: PostgresFTSBackend,
 ) -> None:
