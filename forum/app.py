@@ -25,7 +25,7 @@ from forum.clock import system_clock
 from forum.db import tortoise_config
 from forum.errors import DomainError
 from forum.heap import settle
-from forum.http import errors
+from forum.http import balance, errors
 from forum.http.csrf import CSRFMiddleware
 from forum.http.headers import SecurityHeadersMiddleware
 from forum.http.ratelimit import RateLimiter
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             async with contextlib.AsyncExitStack() as background:
                 # Last out: the searches logged until the very end are written.
                 background.push_async_callback(app.state.search_log.close)
+                background.callback(balance.release)
                 if settings.search_indexing == "embedded":
                     await background.enter_async_context(
                         engine.embedded_indexing(app.state.indexer, wake)

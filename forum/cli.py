@@ -50,12 +50,14 @@ def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from forum.http import balance
+
     uvicorn.run(
         "forum.app:create_app", factory=True, host=args.host, port=args.port,
         workers=args.workers, proxy_headers=True, log_level="info",
         # uvloop: with several workers the default loop leaves Nagle's algorithm on
         # and every keep-alive response waits ~40 ms for a delayed ACK.
-        loop="uvloop", http="httptools",
+        loop="uvloop", http=balance.PROTOCOL,
     )
     return 0
 
