@@ -4,6 +4,12 @@ A page lists ten hits and up to sixty filter values. Looking up a label in a
 template (`{{ topics.get(hit.topic) }}`) goes through Jinja's call machinery and
 costs several times what the same look-up costs here, so every label and address
 is settled once, in Python, and the templates only print them.
+
+A hit's own markup is written here too (`hit_html`): through Jinja, each of its
+dozen values is looked up, escaped and wrapped as markup by Python calls, and
+each piece of text passed up through the page's nested templates; ten hits cost
+about a fifth of a results page's work. Every value is escaped with
+`html.escape`, but the title and snippet, which the engine escaped and marked.
 """
 
 from __future__ import annotations
@@ -11,10 +17,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from urllib.parse import quote_plus, urlencode
 
 from markupsafe import Markup
 
+from forum.templating import isodate, timesince
 from search_index.backend import SearchHit, SearchPage
 
 FACET_HEADINGS = {
@@ -41,6 +49,34 @@ class ShownHit:
     topic_name: str
     author: str
     created_at: datetime | None
+
+    @property
+    def html(self) -> Markup:
+        """The hit as an item of the results list (`hit_html`)."""
+        return hit_html(self)
+
+
+def hit_html(hit: ShownHit) -> Markup:
+    """`hit` as an ``<li>`` of the results list: its title linking to it, what it is,
+    whether it is solved, a reply's thread, its snippet, topic, author and age."""
+    parts = [
+        f'<li class="search-hit">\n<a class="hit-title" href="{escape(hit.url)}">{hit.title}</a>\n'
+        f'<span class="badge">{escape(hit.badge)}</span>\n'
+    ]
+    if hit.solved:
+        parts.append(f'<span class="badge badge-solved">{escape(hit.solved)}</span>\n')
+    if hit.thread_url:
+        parts.append(f'<p class="meta">Reply in <a href="{escape(hit.thread_url)}">'
+                     f'{escape(hit.thread_title)}</a></p>\n')
+    parts.append(f'<p class="hit-snippet">{hit.snippet}</p>\n<p class="meta">\n')
+    if hit.topic:
+        parts.append(f'<a href="/topics/{escape(hit.topic)}">{escape(hit.topic_name)}</a> · ')
+    if hit.author:
+        parts.append(f'by <a href="/u/{escape(hit.author.lower())}">{escape(hit.author)}</a> · ')
+    if hit.created_at:
+        parts.append(f'<time datetime="{isodate(hit.created_at)}">{timesince(hit.created_at)}</time>')
+    parts.append("\n</p>\n</li>\n")
+    return Markup("".join(parts))
 
 
 def shown_hits(

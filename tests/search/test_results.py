@@ -68,3 +68,37 @@ def test_a_chosen_facet_value_links_to_the_search_without_it():
         ("Kind", "reply", "/search?q=bond&kind=question&topic=tupe"),
         ("Topic", "TUPE", "/search?q=bond&kind=question&kind=reply"),
     ]
+
+
+def test_a_hits_markup_escapes_every_value_but_the_engines_title_and_snippet():
+    hostile = '<script>"x"</script>'
+    [reply] = shown_hits(
+        [hit("post-7", "reply", topic="tupe", author=f"Ann{hostile}", solved=True)],
+        threads={"post-7": (f"Bonds {hostile}", f'/t/1/x"{hostile}')},
+        topics={"tupe": f"TUPE {hostile}"},
+    )
+
+    html = reply.html.__html__()
+
+    assert "<script>" not in html
+    # The thread, its address, the topic, the author and their address.
+    assert html.count("&lt;script&gt;&quot;x&quot;&lt;/script&gt;") == 5
+    assert 'href="/u/ann&lt;script&gt;&quot;x&quot;&lt;/script&gt;"' in html
+    assert '<a class="hit-title" href="/post-7">A <mark>bond</mark> &amp; more</a>' in html
+    assert '<p class="hit-snippet">&lt;b&gt; <mark>bond</mark></p>' in html
+    assert '<span class="badge">Reply</span>' in html
+    assert '<span class="badge badge-solved">✓ Accepted answer</span>' in html
+    assert '<time datetime="2026-03-01T00:00:00+00:00">1 Mar 2026</time>' in html
+
+
+def test_a_hits_markup_leaves_out_what_it_does_not_have():
+    [shown] = shown_hits(
+        [SearchHit(id="thread-1", kind="question", url="/t/1/x", title="Bonds", snippet="")],
+        threads={}, topics={},
+    )
+
+    html = shown.html.__html__()
+
+    assert html.startswith('<li class="search-hit">') and html.endswith("</li>\n")
+    for absent in ("badge-solved", "Reply in", "/topics/", "/u/", "<time"):
+        assert absent not in html
