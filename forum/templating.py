@@ -14,6 +14,7 @@ from forum.caching.pages import PERSONAL
 from forum.http.csrf import csrf_token
 from forum.http.static import STATIC
 from forum.http.htmx import is_htmx
+from forum.pagination import pagination
 from forum.settings import PROJECT_ROOT, Settings
 
 
@@ -76,6 +77,7 @@ def build_templates(settings: Settings) -> Jinja2Templates:
                        duration=duration)
     env.globals["site_name"] = settings.site_name
     env.globals["static_url"] = STATIC.url
+    env.globals["pagination"] = pagination
 
     def context(request: Request) -> dict[str, Any]:
         scope = request.scope

@@ -5,7 +5,7 @@ template (`{{ topics.get(hit.topic) }}`) goes through Jinja's call machinery and
 costs several times what the same look-up costs here, so every label and address
 is settled once, in Python, and the templates only print them.
 
-A hit's own markup is written here too (`hit_html`): through Jinja, each of its
+A hit's own markup is written here too (`hit_html`, and a filter value's): through Jinja, each of its
 dozen values is looked up, escaped and wrapped as markup by Python calls, and
 each piece of text passed up through the page's nested templates; ten hits cost
 about a fifth of a results page's work. Every value is escaped with
@@ -128,6 +128,21 @@ class FacetOption:
     count: int
     href: str
     active: bool
+
+    @property
+    def html(self) -> Markup:
+        """The option as an item of its facet's list: a link that adds it to the search,
+        or, chosen, one that takes it out (written here for the reason `hit_html` is)."""
+        if self.active:
+            return Markup(
+                f'<li><a href="{escape(self.href)}" aria-current="true">✓ {escape(self.label)} '
+                f'<span class="count">({self.count})</span>'
+                '<span class="visually-hidden">, remove filter</span></a></li>\n'
+            )
+        return Markup(
+            f'<li><a href="{escape(self.href)}">{escape(self.label)} '
+            f'<span class="count">({self.count})</span></a></li>\n'
+        )
 
 
 def facet_options(

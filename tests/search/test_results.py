@@ -102,3 +102,20 @@ def test_a_hits_markup_leaves_out_what_it_does_not_have():
     assert html.startswith('<li class="search-hit">') and html.endswith("</li>\n")
     for absent in ("badge-solved", "Reply in", "/topics/", "/u/", "<time"):
         assert absent not in html
+
+
+def test_a_facet_values_markup_escapes_its_label_and_address():
+    params = {"q": ["bond"], "tags": ['<b>"x"</b>']}
+    page = SearchPage(hits=[], total=3, facets={"tags": {'<b>"x"</b>': 2, "r&d": 1}})
+
+    [(_, _, [chosen, other])] = facet_options(page, {"tags": ('<b>"x"</b>',)}, {}, params)
+
+    assert chosen.html.__html__() == (
+        '<li><a href="/search?q=bond" aria-current="true">✓ &lt;b&gt;&quot;x&quot;&lt;/b&gt; '
+        '<span class="count">(2)</span><span class="visually-hidden">, remove filter</span>'
+        "</a></li>\n"
+    )
+    assert other.html.__html__() == (
+        '<li><a href="/search?q=bond&amp;tags=%3Cb%3E%22x%22%3C%2Fb%3E&amp;tags=r%26d">r&amp;d '
+        '<span class="count">(1)</span></a></li>\n'
+    )
