@@ -158,7 +158,9 @@ def release() -> None:
     Not at exit: uvicorn ends a worker by raising the signal that stopped it
     again, so exit handlers do not run.
     """
-    shares = _opened.pop("shares", None)
+    shares = _opened.get("shares")
+    # None, not removed: a connection that closes after this must not open the file again.
+    _opened["shares"] = None
     if shares is not None:
         shares.close()
 

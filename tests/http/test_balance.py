@@ -113,8 +113,24 @@ def test_files_of_servers_that_are_gone_are_swept(tmp_path: Path) -> None:
     assert live.exists() and other.exists()
 
 
-def test_a_single_worker_keeps_every_connection() -> None:
+def test_a_single_worker_keeps_every_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(balance, "_opened", {})
     assert balance.worker_shares(1) is None
+
+
+def test_a_worker_opens_its_slot_once_and_not_again_once_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(balance, "_opened", {})
+    monkeypatch.setattr(balance, "shares_folder", lambda: tmp_path)
+    shares = balance.worker_shares(2)
+    assert shares is not None and balance.worker_shares(2) is shares
+    assert [path.name for path in tmp_path.iterdir()] == [f"forum-web-{os.getppid()}.connections"]
+
+    balance.release()  # the application stops; connections may still close after it
+
+    assert balance.worker_shares(2) is None
+    assert list(tmp_path.iterdir()) == []
 
 
 # The web process, as the Procfile starts it, with two workers.
