@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import http.client
 import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,13 +49,23 @@ class Worker:
         self.process.join(30)
 
 
+@contextlib.contextmanager
+def two_workers(path: Path, count: int) -> Iterator[tuple[Worker, balance.ConnectionShares]]:
+    """Another worker holding `count` connections, and this process's own slot."""
+    other = Worker(path, 2, count=count)
+    mine = balance.ConnectionShares(path, 2)
+    try:
+        yield other, mine
+    finally:
+        other.stop()
+        mine.close()
+
+
 def test_each_worker_takes_its_own_slot_and_a_dead_workers_slot_is_taken_over(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "counts"
-    first = Worker(path, 2, count=10)
-    mine = balance.ConnectionShares(path, 2)
-    try:
+    with two_workers(path, count=10) as (first, mine):
         assert {first.slot, mine.slot} == {0, 1}
         # A third process finds no free slot: it serves, but never closes a connection.
         third = Worker(path, 2, count=0)
@@ -61,31 +73,24 @@ def test_each_worker_takes_its_own_slot_and_a_dead_workers_slot_is_taken_over(
         assert third.slot is None
         mine.publish(6)
         assert not mine.over_share(6)  # 16 connections: a share of 8 each
-    finally:
+
         first.kill()  # no chance to give its slot back
-    # The dead worker's slot is free: a replacement takes it and forgets the 10.
-    replacement = Worker(path, 2, count=0)
-    try:
-        assert replacement.slot == first.slot
-        assert mine.over_share(6)  # 6 connections, all here: a share of 3
-    finally:
-        replacement.stop()
-        mine.close()
+        # Its slot is free: a replacement takes it and forgets the 10.
+        replacement = Worker(path, 2, count=0)
+        try:
+            assert replacement.slot == first.slot
+            assert mine.over_share(6)  # 6 connections, all here: a share of 3
+        finally:
+            replacement.stop()
 
 
 def test_a_worker_is_over_its_share_only_beyond_the_total_divided_rounded_up(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "counts"
-    other = Worker(path, 2, count=3)
-    mine = balance.ConnectionShares(path, 2)
-    try:
+    with two_workers(tmp_path / "counts", count=3) as (_, mine):
         for held, over in [(0, False), (3, False), (4, False), (5, True), (8, True)]:
             mine.publish(held)
             assert mine.over_share(held) is over, held
-    finally:
-        other.stop()
-        mine.close()
 
 
 def test_the_last_worker_to_stop_removes_the_file(tmp_path: Path) -> None:
