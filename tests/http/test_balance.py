@@ -41,7 +41,9 @@ class Worker:
         self.slot = self.ready.get(timeout=30)
 
     def stop(self) -> None:
-        self.done.set()
+        if self.process.exitcode is None:
+            # Not once killed: setting the event would wait for the dead waiter to wake.
+            self.done.set()
         self.process.join(30)
 
     def kill(self) -> None:
