@@ -24,6 +24,7 @@ import fcntl
 import mmap
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,6 +32,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 PROTOCOL = "forum.http.balance:BalancedHttpToolsProtocol"  # uvicorn's --http
 SLOT = 8  # bytes: one signed 64-bit count per worker
+CLAIM_RETRY_SECONDS = 1.0
 
 
 class ConnectionShares:
@@ -38,7 +40,10 @@ class ConnectionShares:
 
     Each worker holds a POSIX lock on its own slot for as long as it lives, so a
     slot whose lock is free belongs to no one: a worker that replaces a dead one
-    takes it over, and its stale count is zeroed.
+    takes it over, and its stale count is zeroed. When uvicorn restarts its workers
+    (SIGHUP), each new one starts before the old one stops and may find every slot
+    taken: until it has one it closes nothing, and it tries again at most once a
+    second as its connections come and go.
     """
 
     def __init__(self, path: Path, workers: int) -> None:
@@ -50,6 +55,8 @@ class ConnectionShares:
             os.ftruncate(self._fd, size)
         self._map = mmap.mmap(self._fd, size)
         self._counts = memoryview(self._map).cast("q")
+        self._closed = False
+        self._next_claim = 0.0
         self.slot = self._claim()
 
     def _claim(self) -> int | None:
@@ -65,10 +72,14 @@ class ConnectionShares:
                 mine = slot
             else:
                 fcntl.lockf(self._fd, fcntl.LOCK_UN, SLOT, slot * SLOT)
+        if mine is None:
+            self._next_claim = time.monotonic() + CLAIM_RETRY_SECONDS
         return mine
 
     def publish(self, count: int) -> None:
         """Record that this worker now holds `count` connections."""
+        if self.slot is None and not self._closed and time.monotonic() >= self._next_claim:
+            self.slot = self._claim()
         if self.slot is not None:
             # An aligned 8-byte store: readers see the old count or the new one.
             self._counts[self.slot] = count
@@ -83,13 +94,15 @@ class ConnectionShares:
 
     def close(self) -> None:
         """Give up this worker's slot; the last worker out removes the file."""
-        if self.slot is None:
+        if self._closed:
             return
-        self.publish(0)
-        # Let go of the slot first: workers stop together, and each must see the
-        # others' slots free for the last of them to find the whole file free.
-        fcntl.lockf(self._fd, fcntl.LOCK_UN, SLOT, self.slot * SLOT)
-        self.slot = None
+        self._closed = True
+        if self.slot is not None:
+            self.publish(0)
+            # Let go of the slot first: workers stop together, and each must see the
+            # others' slots free for the last of them to find the whole file free.
+            fcntl.lockf(self._fd, fcntl.LOCK_UN, SLOT, self.slot * SLOT)
+            self.slot = None
         with contextlib.suppress(OSError):
             fcntl.lockf(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # no other worker holds a slot
             self.path.unlink(missing_ok=True)

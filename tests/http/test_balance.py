@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import signal
 import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,32 @@ def test_each_worker_takes_its_own_slot_and_a_dead_workers_slot_is_taken_over(
             assert mine.over_share(6)  # 6 connections, all here: a share of 3
         finally:
             replacement.stop()
+
+
+def test_a_worker_that_found_every_slot_taken_takes_one_once_it_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As in a SIGHUP restart: the new worker starts before the old one stops.
+    path = tmp_path / "counts"
+    staying, old = Worker(path, 2, count=0), Worker(path, 2, count=1)
+    new = balance.ConnectionShares(path, 2)
+    try:
+        assert new.slot is None
+        new.publish(5)
+        assert not new.over_share(5)  # without a slot, it closes nothing
+        old.stop()
+        new.publish(5)
+        assert new.slot is None  # it tries again a second later, not on every change
+        later = types.SimpleNamespace(monotonic=lambda: time.monotonic() + 2)
+        monkeypatch.setattr(balance, "time", later)
+        new.publish(5)
+        assert new.slot == old.slot
+        assert new.over_share(5)  # all 5 here: a share of 3
+    finally:
+        staying.stop()
+        old.stop()
+        new.close()
+    assert not path.exists()  # the last out, though it started without a slot
 
 
 def test_a_worker_is_over_its_share_only_beyond_the_total_divided_rounded_up(
