@@ -75,7 +75,8 @@ def hit_html(hit: ShownHit) -> Markup:
     if hit.author:
         parts.append(f'by <a href="/u/{escape(hit.author.lower())}">{escape(hit.author)}</a> · ')
     if hit.created_at:
-        parts.append(f'<time datetime="{isodate(hit.created_at)}">{timesince(hit.created_at)}</time>')
+        when = hit.created_at
+        parts.append(f'<time datetime="{isodate(when)}">{timesince(when)}</time>')
     parts.append("\n</p>\n</li>\n")
     return Markup("".join(parts))
 
