@@ -57,8 +57,8 @@ def pagination(pages: Pages, base: str) -> Markup:
     """The page links of a list (templates: ``{{ pagination(pages, base) }}``), nothing
     when it has one page; `base` is the list's address, to which ``page=N`` is added.
 
-    Written in Python rather than as a template macro: a macro call and its loop
-    cost a results page about as much as its ten hits' own markup.
+    Written in Python rather than as a template macro: the macro's call and loop
+    were about a tenth of a search results page's rendering time.
     """
     if pages.count <= 1:
         return Markup("")
